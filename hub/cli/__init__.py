@@ -1,0 +1,15 @@
+"""The ``kpihub`` command line."""
+
+from __future__ import annotations
+
+from . import connection, mapping, setup
+from .app import app
+
+__all__ = ["app", "main"]
+
+_COMMANDS = (connection, mapping, setup)  # imported for their registrations on ``app``
+
+
+def main() -> None:
+    """Entry point of the ``kpihub`` console script."""
+    app()

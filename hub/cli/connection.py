@@ -1,0 +1,132 @@
+"""``kpihub connection``, ``kpihub sync`` and ``kpihub remap``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..connections import add_connection, get_connection, list_connections, open_source
+from ..sync import PageResult, RunResult, remap_connection, sync_connection
+from .app import TenantOption, app, console, err_console, guarded, hub_context
+from .files import read_structured
+
+__all__ = ["connection", "remap", "sync"]
+
+connection = typer.Typer(help="Add and list connections to shops and systems.", no_args_is_help=True)
+app.add_typer(connection, name="connection")
+
+
+@connection.command("add")
+@guarded
+def connection_add(
+    name: Annotated[str, typer.Argument(help="A name for the connection, unique in the tenant.")],
+    plugin: Annotated[str, typer.Option("--plugin", help="Source plugin, see `kpihub plugins`.")],
+    options: Annotated[str, typer.Option("--options", help="JSON or YAML file with the plugin's options.")],
+    credentials: Annotated[
+        str | None,
+        typer.Option("--credentials", help="JSON or YAML file with the credentials, or - for standard input."),
+    ] = None,
+    tenant: TenantOption = "default",
+) -> None:
+    """Add a connection; credentials are read from a file or standard input, never the command line."""
+    ctx = hub_context()
+    try:
+        info = add_connection(
+            ctx.ready_store,
+            ctx.vault,
+            ctx.registry,
+            name=name,
+            plugin=plugin,
+            tenant=tenant,
+            options=read_structured(options, "options"),
+            credentials=read_structured(credentials, "credentials") if credentials else {},
+        )
+    finally:
+        ctx.close()
+    console.print(f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}; credentials encrypted")
+
+
+@connection.command("list")
+@guarded
+def connection_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List connections (credentials show only as set or not set)."""
+    ctx = hub_context()
+    try:
+        infos = list_connections(ctx.ready_store, tenant=tenant)
+    finally:
+        ctx.close()
+    if as_json:
+        console.print_json(json.dumps([i.public() for i in infos]))
+        return
+    table = Table("tenant", "name", "plugin", "status", "credentials")
+    for i in infos:
+        table.add_row(i.tenant, i.name, i.plugin, i.status, "set" if i.has_credentials else "not set")
+    console.print(table)
+
+
+def _report(result: RunResult, what: str) -> None:
+    console.print(
+        f"{what} run {result.run_id} {result.status}: {result.rows_read} records read, "
+        f"{result.rows_written} rows written, {result.rows_rejected} quarantined"
+    )
+    for stream, latest in sorted(result.freshness.items()):
+        console.print(f"  {stream}: data up to {latest}")
+    for error in result.errors:
+        where = f"{error['stream']}: " if "stream" in error else ""
+        err_console.print(f"[red]error:[/] {where}{error['error']}", highlight=False, markup=True)
+    if result.status != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def sync(
+    name: Annotated[str, typer.Argument(help="The connection to sync.")],
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Ignore saved state; read all.")] = False,
+    tenant: TenantOption = "default",
+) -> None:
+    """Read new data from a connection into the store, resuming where the last run stopped."""
+    ctx = hub_context()
+    try:
+        info = get_connection(ctx.ready_store, name, tenant=tenant)
+        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rows]}"), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=False) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(stream: str, partition: str, page: PageResult) -> None:
+                label = f"{stream}/{partition}" if partition else stream
+                if label not in tasks:
+                    tasks[label] = bar.add_task(label, total=None, rows="")
+                task = tasks[label]
+                bar.update(task, advance=page.read, rows=f"{page.read} read, {page.rejected} quarantined")  # type: ignore[arg-type]
+
+            result = asyncio.run(sync_connection(ctx.ready_store, info, source, full_refresh=full_refresh, progress=progress))
+    finally:
+        ctx.close()
+    _report(result, "sync")
+
+
+@app.command()
+@guarded
+def remap(
+    name: Annotated[str, typer.Argument(help="The connection whose standard rows to re-derive.")],
+    tenant: TenantOption = "default",
+) -> None:
+    """Re-derive standard rows from kept raw records under the current mappings; fetch nothing."""
+    ctx = hub_context()
+    try:
+        info = get_connection(ctx.ready_store, name, tenant=tenant)
+        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+        result = remap_connection(ctx.ready_store, info, source)
+    finally:
+        ctx.close()
+    _report(result, "remap")

@@ -1,0 +1,210 @@
+"""Tenants and connections: creating them, finding them, and building their sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, select, update
+
+from sdk import ConfigError, CredentialSpec, NotFound, PluginOptions, Source, SourceContext
+
+from .errors import describe_validation
+from .plugins import Registry
+from .store import Store
+from .store.tables import audit_log, connections, tenants
+from .vault import Vault
+
+__all__ = [
+    "ConnectionInfo",
+    "add_connection",
+    "audit",
+    "ensure_tenant",
+    "get_connection",
+    "list_connections",
+    "open_source",
+    "validate_model",
+]
+
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """A stored connection as the hub shows it: credentials only as "set" or not."""
+
+    id: int
+    tenant_id: int
+    tenant: str
+    name: str
+    plugin: str
+    options: dict[str, Any]
+    status: str
+    has_credentials: bool
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tenant": self.tenant,
+            "plugin": self.plugin,
+            "status": self.status,
+            "options": self.options,
+            "credentials": "set" if self.has_credentials else "not set",
+        }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def audit(conn: Connection, *, actor: str, action: str, target: str, detail: dict[str, Any], tenant_id: int | None) -> None:
+    """Append one line to the audit log, inside the caller's transaction."""
+    conn.execute(
+        audit_log.insert().values(
+            at=_now(), actor=actor, action=action, target=target, detail=detail, tenant_id=tenant_id
+        )
+    )
+
+
+def ensure_tenant(conn: Connection, name: str) -> int:
+    """The id of tenant ``name``, created on first use."""
+    found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    inserted = conn.execute(tenants.insert().values(name=name, created_at=_now()))
+    return int(inserted.inserted_primary_key[0])
+
+
+def validate_model(model: type[BaseModel], values: Any, what: str) -> BaseModel:
+    """Validate ``values`` against ``model`` or raise one ``ConfigError`` naming every field."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{what} must be a mapping of field names to values, not {type(values).__name__}")
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{path}: {reason}" for path, reason in describe_validation(exc))
+        raise ConfigError(f"invalid {what}: {problems}") from None
+
+
+def add_connection(
+    store: Store,
+    vault: Vault,
+    registry: Registry,
+    *,
+    name: str,
+    plugin: str,
+    options: Any,
+    credentials: Any,
+    tenant: str = DEFAULT_TENANT,
+    actor: str = "cli",
+) -> ConnectionInfo:
+    """Validate and store a new connection, its credentials encrypted. Changes nothing on error."""
+    source_cls = registry.source(plugin)
+    valid_options = validate_model(source_cls.Options, options, f"options for plugin {plugin!r}")
+    valid_credentials = validate_model(source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}")
+    assert isinstance(valid_credentials, CredentialSpec)
+    with store.begin() as conn:
+        tenant_id = ensure_tenant(conn, tenant)
+        exists = conn.execute(
+            select(connections.c.id).where(connections.c.tenant_id == tenant_id, connections.c.name == name)
+        ).first()
+        if exists:
+            raise ConfigError(f"a connection named {name!r} already exists in tenant {tenant!r}")
+        now = _now()
+        conn.execute(
+            connections.insert().values(
+                tenant_id=tenant_id,
+                name=name,
+                plugin=plugin,
+                options=valid_options.model_dump(mode="json"),
+                credentials=vault.encrypt(valid_credentials.revealed()),
+                status="active",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        audit(
+            conn,
+            actor=actor,
+            action="connection.create",
+            target=name,
+            detail={"plugin": plugin, "credential_fields": sorted(valid_credentials.model_fields_set)},
+            tenant_id=tenant_id,
+        )
+    return get_connection(store, name, tenant=tenant)
+
+
+def _query() -> Any:
+    return select(
+        connections.c.id,
+        connections.c.tenant_id,
+        tenants.c.name.label("tenant"),
+        connections.c.name,
+        connections.c.plugin,
+        connections.c.options,
+        connections.c.status,
+        connections.c.credentials.is_not(None).label("has_credentials"),
+    ).join(tenants, tenants.c.id == connections.c.tenant_id)
+
+
+def _info(row: Any) -> ConnectionInfo:
+    return ConnectionInfo(
+        id=int(row.id),
+        tenant_id=int(row.tenant_id),
+        tenant=row.tenant,
+        name=row.name,
+        plugin=row.plugin,
+        options=dict(row.options),
+        status=row.status,
+        has_credentials=bool(row.has_credentials),
+    )
+
+
+def list_connections(store: Store, *, tenant: str | None = None) -> list[ConnectionInfo]:
+    query = _query().order_by(tenants.c.name, connections.c.name)
+    if tenant is not None:
+        query = query.where(tenants.c.name == tenant)
+    with store.begin() as conn:
+        return [_info(row) for row in conn.execute(query)]
+
+
+def get_connection(store: Store, name: str, *, tenant: str = DEFAULT_TENANT) -> ConnectionInfo:
+    with store.begin() as conn:
+        row = conn.execute(_query().where(tenants.c.name == tenant, connections.c.name == name)).first()
+    if row is None:
+        known = ", ".join(c.name for c in list_connections(store, tenant=tenant)) or "none"
+        raise NotFound(
+            f"no connection named {name!r} in tenant {tenant!r} (connections: {known}); "
+            "add one with `kpihub connection add`"
+        )
+    return _info(row)
+
+
+def open_source(store: Store, vault: Vault, registry: Registry, info: ConnectionInfo) -> Source:
+    """An instance of the connection's source with its options and decrypted credentials.
+
+    The instance's ``save_credentials`` re-encrypts rotated credentials and commits them at
+    once, before the source goes on to use them.
+    """
+    source_cls = registry.source(info.plugin)
+    options = validate_model(source_cls.Options, info.options, f"stored options of connection {info.name!r}")
+    with store.begin() as conn:
+        ciphertext = conn.execute(
+            select(connections.c.credentials).where(connections.c.id == info.id)
+        ).scalar_one()
+    plain = vault.decrypt(ciphertext, what=f"credentials of connection {info.name!r}") if ciphertext else {}
+    credentials = validate_model(source_cls.Credentials, plain, f"stored credentials of connection {info.name!r}")
+
+    async def save_credentials(updated: CredentialSpec) -> None:
+        with store.begin() as conn:
+            conn.execute(
+                update(connections)
+                .where(connections.c.id == info.id)
+                .values(credentials=vault.encrypt(updated.revealed()), updated_at=_now())
+            )
+
+    context = SourceContext(connection=info.name, save_credentials=save_credentials)
+    assert isinstance(options, PluginOptions) and isinstance(credentials, CredentialSpec)
+    return source_cls(options, credentials, context)  # type: ignore[arg-type]

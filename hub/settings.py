@@ -1,0 +1,25 @@
+"""Settings read from the environment (prefix ``KPIHUB_``). Built on demand, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where the store is, where the master key is, which plugins load."""
+
+    model_config = SettingsConfigDict(env_prefix="KPIHUB_", extra="ignore")
+
+    database_url: str = "sqlite:///kpihub.db"
+    """SQLAlchemy URL; the default is a SQLite file in the working directory."""
+    master_key: SecretStr | None = None
+    """The master key itself (base64, 32 bytes). Prefer ``master_key_file``."""
+    master_key_file: Path | None = None
+    """A file holding the master key, mode 0600 (``kpihub keys create`` writes one)."""
+    load_plugins: str | None = None
+    """Comma-separated allow-list of entry-point plugins to load; unset loads all."""

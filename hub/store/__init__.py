@@ -1,0 +1,8 @@
+"""The store: a SQLAlchemy engine on the configured database, migrated by alembic."""
+
+from __future__ import annotations
+
+from .database import Store, open_store
+from .upsert import upsert
+
+__all__ = ["Store", "open_store", "upsert"]

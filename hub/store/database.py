@@ -1,0 +1,126 @@
+"""Opening the store and keeping its schema at the current migration."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from sdk import StoreError
+
+__all__ = ["Store", "open_store"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# SQLite keeps NUMERIC as a float; amounts carry four decimals, well inside a double's
+# precision, so the conversion warning says nothing actionable for us.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+class Store:
+    """A database the hub keeps everything in. Use ``open_store`` to get one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction, committed on success, rolled back on error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the store at {self.safe_url} refused an operation: {_reason(exc)}") from exc
+
+    def revision(self) -> str | None:
+        """The migration the database is at, or ``None`` for an empty database."""
+        with self._connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head(self) -> str | None:
+        with self._connect() as conn:
+            return ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+
+    def migrate(self) -> tuple[str | None, str | None]:
+        """Create or upgrade the schema to the newest migration; return (before, after)."""
+        before = self.revision()
+        with self._connect() as conn, conn.begin():
+            command.upgrade(_alembic_config(conn), "head")
+        return before, self.revision()
+
+    def require_current(self) -> None:
+        """Raise a ``StoreError`` that says to run ``kpihub init`` unless the schema is current."""
+        current, head = self.revision(), self.head()
+        if current != head:
+            state = "is empty" if current is None else f"is at migration {current}, not {head}"
+            raise StoreError(
+                f"the store at {self.safe_url} {state}; run `kpihub init` to create or upgrade it"
+            )
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot connect to the store at {self.safe_url}: {_reason(exc)}; "
+                "check KPIHUB_DATABASE_URL and that the database server is running"
+            ) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+
+
+def open_store(url: str) -> Store:
+    """An engine for ``url``; raises ``StoreError`` for a URL that cannot be used."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"KPIHUB_DATABASE_URL is not a database URL ({exc}); "
+            "use e.g. sqlite:///kpihub.db or postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        parent = Path(parsed.database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StoreError(f"the directory for the SQLite store does not exist: {parent}")
+    try:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        safe = parsed.render_as_string(hide_password=True)
+        raise StoreError(f"cannot use the database URL {safe}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return Store(engine)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,8 @@
+"""The sync engine: from a source's records to raw landing, standard rows and saved state."""
+
+from __future__ import annotations
+
+from .engine import Progress, RunResult, remap_connection, sync_connection
+from .landing import PageResult
+
+__all__ = ["PageResult", "Progress", "RunResult", "remap_connection", "sync_connection"]

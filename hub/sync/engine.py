@@ -1,0 +1,294 @@
+"""Running a sync or a remap for one connection, and recording the run.
+
+A sync reads each stream partition from its saved state. Records are buffered until the
+stream yields a ``Checkpoint``; then the raw records, the standard rows they map to, and the
+checkpoint's state are committed in one transaction. A crash therefore loses nothing and,
+because every write is an upsert by natural key, re-reading the last page duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from sdk import Checkpoint, CredentialError, KpihubError, RawRecord, Source, Stream, standard_record
+
+from ..connections import ConnectionInfo, audit
+from ..mapping import CompiledMapping
+from ..mapping_versions import effective_mapping
+from ..store import Store, upsert
+from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
+from .landing import PageResult, collect_rows, derive, land, write_rows
+
+__all__ = ["Progress", "RunResult", "remap_connection", "sync_connection"]
+
+Progress = Callable[[str, str, PageResult], None]
+"""Called after each committed page with the stream, the partition key and the page's counts."""
+
+_REMAP_BATCH = 1000
+
+
+@dataclass
+class RunResult:
+    """What a run did; ``status`` is succeeded, partial (some streams failed) or failed."""
+
+    run_id: int
+    status: str = "running"
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    freshness: dict[str, str] = field(default_factory=dict)
+
+    def add(self, stream: str, page: PageResult) -> None:
+        self.rows_read += page.read
+        self.rows_written += page.written
+        self.rows_rejected += page.rejected
+        if page.latest is not None:
+            latest = page.latest.isoformat()
+            if stream not in self.freshness or latest > self.freshness[stream]:
+                self.freshness[stream] = latest
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _start_run(store: Store, info: ConnectionInfo, kind: str) -> RunResult:
+    with store.begin() as conn:
+        # One sync per connection at a time: a run still marked running was cut off.
+        conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.connection_id == info.id, sync_runs.c.status == "running")
+            .values(status="interrupted", finished_at=_now())
+        )
+        inserted = conn.execute(
+            sync_runs.insert().values(
+                connection_id=info.id, kind=kind, status="running", started_at=_now(), errors=[], freshness={}
+            )
+        )
+        return RunResult(run_id=int(inserted.inserted_primary_key[0]))
+
+
+def _finish_run(store: Store, info: ConnectionInfo, result: RunResult, kind: str) -> None:
+    with store.begin() as conn:
+        conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.id == result.run_id)
+            .values(
+                status=result.status,
+                finished_at=_now(),
+                rows_read=result.rows_read,
+                rows_written=result.rows_written,
+                rows_rejected=result.rows_rejected,
+                errors=result.errors,
+                freshness=result.freshness,
+            )
+        )
+        audit(
+            conn,
+            actor="sync",
+            action=f"connection.{kind}",
+            target=info.name,
+            detail={"run_id": result.run_id, "status": result.status},
+            tenant_id=info.tenant_id,
+        )
+
+
+def _defaults(source: Source) -> dict[str, Any]:
+    shop_id = getattr(source.options, "shop_id", None)
+    return {"platform": source.platform, **({"shop_id": shop_id} if shop_id else {})}
+
+
+def _load_state(store: Store, connection_id: int, stream: str, partition: str) -> dict[str, Any]:
+    with store.begin() as conn:
+        state = conn.execute(
+            select(stream_states.c.state).where(
+                stream_states.c.connection_id == connection_id,
+                stream_states.c.stream == stream,
+                stream_states.c.partition_key == partition,
+            )
+        ).scalar_one_or_none()
+    return dict(state) if state else {}
+
+
+async def _sync_stream(
+    store: Store,
+    info: ConnectionInfo,
+    source: Source,
+    stream: Stream,
+    result: RunResult,
+    *,
+    full_refresh: bool,
+    progress: Progress | None,
+) -> None:
+    with store.begin() as conn:
+        _, mapping = effective_mapping(conn, info.id, stream)
+    defaults = _defaults(source)
+    for partition in stream.partitions():
+        state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
+        buffer: list[RawRecord] = []
+
+        def commit(new_state: dict[str, Any], pending: list[RawRecord], key: str = partition.key) -> None:
+            with store.begin() as conn:
+                page = land(
+                    conn,
+                    tenant_id=info.tenant_id,
+                    connection_id=info.id,
+                    run_id=result.run_id,
+                    stream=stream.name,
+                    partition_key=key,
+                    primary_key=stream.primary_key,
+                    mapping=mapping,
+                    defaults=defaults,
+                    records=pending,
+                )
+                upsert(
+                    conn,
+                    stream_states,
+                    [
+                        {
+                            "connection_id": info.id,
+                            "stream": stream.name,
+                            "partition_key": key,
+                            "state": new_state,
+                            "updated_at": _now(),
+                        }
+                    ],
+                )
+            result.add(stream.name, page)
+            if progress is not None:
+                progress(stream.name, key, page)
+
+        async for item in stream.read(partition, state):
+            if isinstance(item, Checkpoint):
+                commit(item.state, buffer)
+                state, buffer = item.state, []
+            else:
+                buffer.append(item)
+        if buffer:  # records after the last checkpoint: keep them; the state stays where it was
+            commit(state, buffer)
+
+
+async def sync_connection(
+    store: Store,
+    info: ConnectionInfo,
+    source: Source,
+    *,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Sync every stream of ``source`` into the store and record the run.
+
+    A stream that fails is recorded and the next one goes on, except on a credential error,
+    which stops the connection. The source is closed at the end.
+    """
+    kind = "full_refresh" if full_refresh else "sync"
+    result = _start_run(store, info, kind)
+    _ensure_shop(store, info, source)
+    try:
+        for stream in source.streams():
+            try:
+                await _sync_stream(
+                    store, info, source, stream, result, full_refresh=full_refresh, progress=progress
+                )
+            except KpihubError as exc:
+                result.errors.append(
+                    {"stream": stream.name, "error": str(exc), "kind": type(exc).__name__, "transient": exc.transient}
+                )
+                if isinstance(exc, CredentialError):
+                    break
+    finally:
+        await source.aclose()
+    result.status = "succeeded" if not result.errors else ("failed" if result.rows_read == 0 else "partial")
+    _finish_run(store, info, result, kind)
+    return result
+
+
+def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
+    """Give the connection's shop a row in the shop dimension if it has none yet."""
+    defaults = _defaults(source)
+    if "shop_id" not in defaults:
+        return
+    shops = standard_tables["shops"]
+    with store.begin() as conn:
+        exists = conn.execute(
+            select(shops.c.shop_id).where(
+                shops.c.tenant_id == info.tenant_id,
+                shops.c.platform == defaults["platform"],
+                shops.c.shop_id == defaults["shop_id"],
+            )
+        ).first()
+        if exists is None:
+            row = standard_record("shops").model_validate(defaults).model_dump()
+            conn.execute(
+                shops.insert().values(**row, tenant_id=info.tenant_id, connection_id=info.id, ingested_at=_now())
+            )
+
+
+def remap_connection(store: Store, info: ConnectionInfo, source: Source) -> RunResult:
+    """Re-derive the connection's standard rows from its kept raw records; fetch nothing.
+
+    In one transaction: the rows this connection wrote to any table its mappings target are
+    deleted and derived again from raw under the mappings now in force, and each raw record's
+    quarantine error is updated. If any mapping is invalid, nothing changes.
+    """
+    result = _start_run(store, info, "remap")
+    defaults = _defaults(source)
+    try:
+        with store.begin() as conn:
+            mappings = {stream.name: effective_mapping(conn, info.id, stream)[1] for stream in source.streams()}
+            for table in sorted({t for m in mappings.values() for t in m.tables}):
+                target = standard_tables[table]
+                conn.execute(
+                    delete(target).where(target.c.tenant_id == info.tenant_id, target.c.connection_id == info.id)
+                )
+            for stream, mapping in mappings.items():
+                _remap_stream(conn, info, stream, mapping, defaults, result)
+    except KpihubError as exc:
+        result = RunResult(run_id=result.run_id, errors=[{"error": str(exc), "kind": type(exc).__name__}])
+    result.status = "succeeded" if not result.errors else "failed"
+    _finish_run(store, info, result, "remap")
+    return result
+
+
+def _remap_stream(
+    conn: Connection,
+    info: ConnectionInfo,
+    stream: str,
+    mapping: CompiledMapping,
+    defaults: dict[str, Any],
+    result: RunResult,
+) -> None:
+    last_id = 0
+    now = _now()
+    while True:
+        batch = conn.execute(
+            select(raw_records.c.id, raw_records.c.data, raw_records.c.error)
+            .where(
+                raw_records.c.connection_id == info.id,
+                raw_records.c.stream == stream,
+                raw_records.c.id > last_id,
+            )
+            .order_by(raw_records.c.id)
+            .limit(_REMAP_BATCH)
+        ).all()
+        if not batch:
+            return
+        page = PageResult(read=len(batch))
+        by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        for row in batch:
+            derived = derive(mapping, row.data, defaults)
+            if derived.error:
+                page.rejected += 1
+            else:
+                collect_rows(by_table, derived.rows, tenant_id=info.tenant_id, connection_id=info.id, now=now)
+            if derived.error != row.error:
+                conn.execute(update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error))
+        page.written = write_rows(conn, by_table)
+        result.add(stream, page)
+        last_id = batch[-1].id

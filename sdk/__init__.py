@@ -1,0 +1,111 @@
+"""The contract between kpihub and its plugins.
+
+Plugin authors import only from here: the ``hookimpl`` marker, the base classes for sources,
+sinks and metric providers, the standard record models and the error tree. This package
+imports nothing else of kpihub's, so a plugin built on it works with any hub of the same
+major SDK version.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConfigError,
+    CredentialError,
+    KpihubError,
+    MappingError,
+    NotFound,
+    PluginError,
+    RateLimited,
+    RecordInvalid,
+    StoreError,
+    TerminalError,
+    TransientError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .hooks import PROJECT_NAME, hookimpl
+from .metrics import MetricDefinition, MetricProvider
+from .options import CredentialSpec, PluginOptions, secret_field_names
+from .records import (
+    STANDARD_RECORDS,
+    AdPerformance,
+    Assignment,
+    FxRate,
+    InventorySnapshot,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    Review,
+    ServiceTicket,
+    Shipment,
+    ShopDim,
+    ShopRecord,
+    SkuCost,
+    SkuDim,
+    Staff,
+    StandardRecord,
+    Team,
+    UtcDatetime,
+    standard_record,
+)
+from .sink import Sink, TableBatch
+from .source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
+
+__version__ = "0.1.0"
+"""The SDK's own semantic version; a plugin is compatible with any hub of the same major."""
+
+__all__ = [
+    "PROJECT_NAME",
+    "STANDARD_RECORDS",
+    "AdPerformance",
+    "Assignment",
+    "Checkpoint",
+    "ConfigError",
+    "CredentialError",
+    "CredentialSpec",
+    "FxRate",
+    "InventorySnapshot",
+    "KpihubError",
+    "MappingError",
+    "MetricDefinition",
+    "MetricProvider",
+    "NotFound",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "Partition",
+    "PluginError",
+    "PluginOptions",
+    "RateLimited",
+    "RawRecord",
+    "RecordInvalid",
+    "Refund",
+    "RefundStatus",
+    "Review",
+    "ServiceTicket",
+    "Shipment",
+    "ShopDim",
+    "ShopRecord",
+    "Sink",
+    "SkuCost",
+    "SkuDim",
+    "Source",
+    "SourceContext",
+    "Staff",
+    "StandardRecord",
+    "StoreError",
+    "Stream",
+    "TableBatch",
+    "Team",
+    "TerminalError",
+    "TransientError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "UtcDatetime",
+    "__version__",
+    "hookimpl",
+    "secret_field_names",
+    "standard_record",
+]
