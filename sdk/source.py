@@ -135,6 +135,15 @@ class Source(ABC):
     def streams(self) -> list[Stream]:
         """The streams this connection can read, in the order they should be synced."""
 
+    def mapping_defaults(self) -> dict[str, Any]:
+        """Values the hub puts into mapped rows whose mapping leaves them out.
+
+        By default the source's ``platform`` and the connection's ``shop_id`` option, so a
+        single-shop connection's mapping need not repeat them.
+        """
+        shop_id = getattr(self.options, "shop_id", None)
+        return {"platform": self.platform, **({"shop_id": shop_id} if shop_id else {})}
+
     async def check(self) -> None:
         """Make one authenticated call and raise a ``CredentialError`` if it is refused.
 

@@ -138,8 +138,7 @@ def mapping_preview(
         ctx.close()
     override = read_structured(file, "mapping override") if file else (versions[-1].override if versions else {})
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
-    defaults = {"platform": source.platform, **({"shop_id": info.options["shop_id"]} if info.options.get("shop_id") else {})}
-    results = preview(compiled, raws, defaults)
+    results = preview(compiled, raws, source.mapping_defaults())
     console.print_json(json.dumps([r.as_dict() for r in results], default=str))
 
 

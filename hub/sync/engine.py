@@ -99,11 +99,6 @@ def _finish_run(store: Store, info: ConnectionInfo, result: RunResult, kind: str
         )
 
 
-def _defaults(source: Source) -> dict[str, Any]:
-    shop_id = getattr(source.options, "shop_id", None)
-    return {"platform": source.platform, **({"shop_id": shop_id} if shop_id else {})}
-
-
 def _load_state(store: Store, connection_id: int, stream: str, partition: str) -> dict[str, Any]:
     with store.begin() as conn:
         state = conn.execute(
@@ -128,7 +123,7 @@ async def _sync_stream(
 ) -> None:
     with store.begin() as conn:
         _, mapping = effective_mapping(conn, info.id, stream)
-    defaults = _defaults(source)
+    defaults = source.mapping_defaults()
     for partition in stream.partitions():
         state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
         buffer: list[RawRecord] = []
@@ -211,7 +206,7 @@ async def sync_connection(
 
 def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
     """Give the connection's shop a row in the shop dimension if it has none yet."""
-    defaults = _defaults(source)
+    defaults = source.mapping_defaults()
     if "shop_id" not in defaults:
         return
     shops = standard_tables["shops"]
@@ -238,7 +233,7 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source) -> RunR
     quarantine error is updated. If any mapping is invalid, nothing changes.
     """
     result = _start_run(store, info, "remap")
-    defaults = _defaults(source)
+    defaults = source.mapping_defaults()
     try:
         with store.begin() as conn:
             mappings = {stream.name: effective_mapping(conn, info.id, stream)[1] for stream in source.streams()}

@@ -1,0 +1,155 @@
+"""A checked mapping, ready to turn raw platform records into standard rows.
+
+Built only by ``compile_mapping``, which has already checked every path, transform, argument
+and type, so applying it can fail only on the data: a value a transform cannot convert, or an
+``each`` expression that does not yield a list. Those failures are collected for the whole
+record and raised as one ``MappingError``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from pydantic import BaseModel
+
+from sdk.errors import MappingError
+
+from .kinds import FieldKind, coerce_for
+from .problems import Problem, short_repr
+from .transforms import Transform
+
+__all__ = ["CompiledMapping", "FieldPlan", "Step", "TargetPlan"]
+
+# What a transform may raise about a bad value; anything else is a bug and propagates.
+_DATA_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError)
+
+
+class _FieldFailure(Exception):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transform with its validated arguments; ``path`` locates it in the mapping."""
+
+    transform: Transform[Any]
+    args: BaseModel
+    path: str
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """How one standard field is computed: a JMESPath ``source`` or a ``const``, then steps."""
+
+    name: str
+    path: str
+    source: ParsedResult | None
+    const: Any
+    steps: tuple[Step, ...]
+    kind: FieldKind
+
+    def evaluate(self, context: Any) -> Any:
+        """The field's value for ``context``; ``_FieldFailure`` if the data cannot be mapped."""
+        if self.source is None:
+            value = copy.deepcopy(self.const)
+        else:
+            try:
+                value = self.source.search(context)
+            except JMESPathError as exc:
+                raise _FieldFailure(f"{self.path}.path", f"JMESPath error: {exc}") from None
+        for step in self.steps:
+            if value is None and not step.transform.accepts_none:
+                continue
+            try:
+                value = step.transform.fn(value, step.args, context)
+            except _DATA_ERRORS as exc:
+                raise _FieldFailure(step.path, f"{step.transform.name}: {exc}") from None
+        return coerce_for(self.kind, value)
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """The rows of one table: one per record, or one per element of ``each``."""
+
+    table: str
+    path: str
+    each: ParsedResult | None
+    fields: tuple[FieldPlan, ...]
+    columns: frozenset[str]
+
+
+class CompiledMapping:
+    """A validated mapping. ``apply`` maps one raw record; ``tables`` names what it writes."""
+
+    def __init__(self, targets: tuple[TargetPlan, ...]) -> None:
+        self._targets = targets
+
+    def __repr__(self) -> str:
+        return f"CompiledMapping(tables={sorted(self.tables)!r})"
+
+    @property
+    def tables(self) -> frozenset[str]:
+        """The standard tables this mapping writes rows to."""
+        return frozenset(target.table for target in self._targets)
+
+    def apply(
+        self, raw: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Map one raw record to ``(table, row)`` pairs, in target order.
+
+        A field whose value comes out null is left out of the row, so the record model's
+        default applies (and a required one is reported by validation). ``defaults`` (the
+        connection's ``platform``, ``shop_id``, ...) fill fields the row lacks that exist on the
+        table's record model. Rows are not validated here: the caller validates them with the
+        record models. Raises ``MappingError`` listing every field of the record that failed.
+        """
+        rows: list[tuple[str, dict[str, Any]]] = []
+        problems: list[Problem] = []
+        summary: list[str] = []
+        for target in self._targets:
+            for label, context in self._contexts(target, raw, problems, summary):
+                row: dict[str, Any] = {}
+                for plan in target.fields:
+                    try:
+                        value = plan.evaluate(context)
+                    except _FieldFailure as failure:
+                        problems.append((failure.path, f"{label}{failure.reason}"))
+                        summary.append(f"{target.table}.{plan.name}: {label}{failure.reason}")
+                        continue
+                    if value is not None:
+                        row[plan.name] = value
+                for name, value in (defaults or {}).items():
+                    if name in target.columns and name not in row:
+                        row[name] = value
+                rows.append((target.table, row))
+        if problems:
+            raise MappingError(f"cannot map the record: {'; '.join(summary)}", problems)
+        return rows
+
+    @staticmethod
+    def _contexts(
+        target: TargetPlan, raw: Mapping[str, Any], problems: list[Problem], summary: list[str]
+    ) -> list[tuple[str, Any]]:
+        if target.each is None:
+            return [("", raw)]
+        try:
+            items = target.each.search(raw)
+        except JMESPathError as exc:
+            reason = f"JMESPath error: {exc}"
+        else:
+            if items is None:
+                return []
+            if isinstance(items, list):
+                return [(f"item [{i}]: ", {"record": raw, "item": item}) for i, item in enumerate(items)]
+            reason = f"expected a list, got {type(items).__name__} {short_repr(items)}"
+        problems.append((f"{target.path}.each", reason))
+        summary.append(f"{target.table} (each): {reason}")
+        return []

@@ -1,0 +1,99 @@
+"""Shared fixtures: a store on every configured database, a master key, the fake plugin."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import fakeshop
+from hub.context import HubContext
+from hub.plugins import load_plugins
+from hub.settings import Settings
+from hub.store import open_store
+from hub.vault import create_key_file
+
+POSTGRES_URL = os.environ.get("KPIHUB_TEST_POSTGRES_URL")
+SPECS_DIR = Path(os.environ.get("KPIHUB_SPECS_DIR", Path(__file__).parents[2] / "shared" / "reference" / "specs"))
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kpihub.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("KPIHUB_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / "master.key"
+    create_key_file(path)
+    return path
+
+
+@pytest.fixture
+def hub_env(monkeypatch, tmp_path, database_url, key_file):
+    """Environment for a hub on ``database_url`` with a master key, run from ``tmp_path``."""
+    for name in list(os.environ):
+        if name.startswith("KPIHUB_") and not name.startswith("KPIHUB_TEST_") and name != "KPIHUB_SPECS_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("KPIHUB_MASTER_KEY_FILE", str(key_file))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def fake_dist(tmp_path, monkeypatch):
+    """Install the fake plugin as a real distribution with an entry point in group ``kpihub``."""
+    site = tmp_path / "site"
+    dist = site / "kpihub_fakeshop-1.0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kpihub-fakeshop\nVersion: 1.0.0\n")
+    (dist / "entry_points.txt").write_text("[kpihub]\nfakeshop = fakeshop\n")
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+@pytest.fixture
+def registry():
+    """A fresh plugin manager with the default plugins and the fake shop plugin."""
+    return load_plugins(entry_points=[], extra=[("fakeshop", fakeshop)])
+
+
+@pytest.fixture
+def hub(hub_env, registry):
+    """A migrated store, its vault and a registry that knows the fake plugin."""
+    ctx = HubContext(Settings())
+    ctx.store.migrate()
+    ctx.__dict__["registry"] = registry
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def store(database_url):
+    s = open_store(database_url)
+    s.migrate()
+    yield s
+    s.dispose()

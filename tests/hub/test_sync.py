@@ -1,0 +1,124 @@
+"""The whole path through the real hook: load → sync → raw → mapping → standard rows → state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from fakeshop import data
+from fakeshop.source import Interrupted
+
+from hub.connections import add_connection, get_connection, open_source
+from hub.store.tables import raw_records, standard_tables, stream_states, sync_runs
+from hub.sync import sync_connection
+
+OPTIONS = {"shop_id": "S1", "seed": 7, "orders": 23, "page_size": 5}
+CREDENTIALS = {"seller_id": "A1", "api_key": "sk-test-123"}
+
+
+def _connect(hub, name="shop1", options=OPTIONS):
+    add_connection(
+        hub.ready_store, hub.vault, hub.registry, name=name, plugin="fakeshop", options=options, credentials=CREDENTIALS
+    )
+    return get_connection(hub.ready_store, name)
+
+
+def _sync(hub, info):
+    source = open_source(hub.ready_store, hub.vault, hub.registry, info)
+    return source, asyncio.run(sync_connection(hub.ready_store, info, source))
+
+
+def _standard(hub, table):
+    t = standard_tables[table]
+    key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
+    with hub.ready_store.begin() as conn:
+        rows = conn.execute(sa.select(t)).mappings().all()
+    return {tuple(r[c] for c in key): dict(r) for r in rows}
+
+
+def assert_equals_truth(hub, options=OPTIONS):
+    truth = data.truth(data.orders(options["seed"], options["orders"]), shop_id=options["shop_id"])
+    for table, expected in truth.items():
+        actual = _standard(hub, table)
+        assert set(actual) == set(expected), f"{table}: keys differ"
+        for key, want in expected.items():
+            got = {column: actual[key][column] for column in want}
+            assert got == want, f"{table} {key}"
+
+
+def test_fake_plugin_end_to_end(hub):
+    info = _connect(hub)
+    _, result = _sync(hub, info)
+
+    assert result.status == "succeeded"
+    assert (result.rows_read, result.rows_rejected) == (23, 0)
+    assert_equals_truth(hub)
+    with hub.ready_store.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar() == 23
+        state = conn.execute(sa.select(stream_states.c.state)).scalar_one()
+        run = conn.execute(sa.select(sync_runs)).mappings().one()
+    assert state == {"next_page": 5}
+    assert run["status"] == "succeeded" and run["rows_read"] == 23
+    newest = max(o["modified"] for o in data.orders(7, 23))
+    assert run["freshness"]["orders"].startswith(newest[:10])
+    shops = _standard(hub, "shops")
+    assert ("fakeshop", "S1") in shops
+
+
+def test_second_sync_is_incremental(hub):
+    info = _connect(hub)
+    _sync(hub, info)
+    source, again = _sync(hub, info)
+    assert source.pages_served == []
+    assert again.rows_read == 0
+    assert_equals_truth(hub)
+
+
+CRASH_POINTS = [(page, position) for page in range(5) for position in (0, 2)]
+
+
+@pytest.mark.parametrize("crash_at", CRASH_POINTS, ids=[f"page{p}-pos{i}" for p, i in CRASH_POINTS])
+def test_kill_and_resume(hub, monkeypatch, crash_at):
+    info = _connect(hub)
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", f"{crash_at[0]},{crash_at[1]}")
+    with pytest.raises(Interrupted):
+        _sync(hub, info)
+    monkeypatch.delenv("FAKESHOP_CRASH_AT")
+
+    source, result = _sync(hub, info)
+
+    assert source.pages_served[0] == crash_at[0], "resumed from the page that was cut off, not from the start"
+    assert result.status == "succeeded"
+    assert_equals_truth(hub)
+    with hub.ready_store.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar() == 23
+        statuses = [r.status for r in conn.execute(sa.select(sync_runs.c.status).order_by(sync_runs.c.id))]
+    assert statuses == ["interrupted", "succeeded"]
+
+
+def test_bad_record_is_quarantined_not_dropped(hub, monkeypatch):
+    broken = data.orders(7, 23)
+    broken[4]["total"]["amount"] = "twelve dollars"
+    broken[9]["status"] = "Teleported"
+    monkeypatch.setattr(data, "orders", lambda seed, count: broken)
+    info = _connect(hub)
+    _, result = _sync(hub, info)
+
+    assert (result.rows_read, result.rows_rejected) == (23, 2)
+    assert result.status == "succeeded"
+    orders = _standard(hub, "orders")
+    assert len(orders) == 21
+    with hub.ready_store.begin() as conn:
+        errors = dict(conn.execute(sa.select(raw_records.c.record_key, raw_records.c.error).where(raw_records.c.error.is_not(None))).all())
+    assert set(errors) == {f'["{broken[4]["id"]}"]', f'["{broken[9]["id"]}"]'}
+    assert "gross_amount" in errors[f'["{broken[4]["id"]}"]']
+    assert "Teleported" in errors[f'["{broken[9]["id"]}"]']
+
+
+def test_failing_stream_is_recorded(hub):
+    info = _connect(hub, options={**OPTIONS, "fail_after_all": True})
+    _, result = _sync(hub, info)
+    assert result.status == "partial"
+    assert result.errors[0]["transient"] is True and "maintenance" in result.errors[0]["error"]
+    assert_equals_truth(hub)
