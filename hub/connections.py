@@ -13,7 +13,7 @@ from sdk import ConfigError, CredentialSpec, NotFound, PluginOptions, Source, So
 
 from .errors import describe_validation
 from .plugins import Registry
-from .store import Store
+from .store import Store, inserted_id
 from .store.tables import audit_log, connections, tenants
 from .vault import Vault
 
@@ -59,7 +59,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def audit(conn: Connection, *, actor: str, action: str, target: str, detail: dict[str, Any], tenant_id: int | None) -> None:
+def audit(
+    conn: Connection, *, actor: str, action: str, target: str, detail: dict[str, Any], tenant_id: int | None
+) -> None:
     """Append one line to the audit log, inside the caller's transaction."""
     conn.execute(
         audit_log.insert().values(
@@ -74,7 +76,7 @@ def ensure_tenant(conn: Connection, name: str) -> int:
     if found is not None:
         return int(found)
     inserted = conn.execute(tenants.insert().values(name=name, created_at=_now()))
-    return int(inserted.inserted_primary_key[0])
+    return inserted_id(inserted)
 
 
 def validate_model(model: type[BaseModel], values: Any, what: str) -> BaseModel:
@@ -103,7 +105,9 @@ def add_connection(
     """Validate and store a new connection, its credentials encrypted. Changes nothing on error."""
     source_cls = registry.source(plugin)
     valid_options = validate_model(source_cls.Options, options, f"options for plugin {plugin!r}")
-    valid_credentials = validate_model(source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}")
+    valid_credentials = validate_model(
+        source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}"
+    )
     assert isinstance(valid_credentials, CredentialSpec)
     with store.begin() as conn:
         tenant_id = ensure_tenant(conn, tenant)
@@ -195,7 +199,9 @@ def open_source(store: Store, vault: Vault, registry: Registry, info: Connection
             select(connections.c.credentials).where(connections.c.id == info.id)
         ).scalar_one()
     plain = vault.decrypt(ciphertext, what=f"credentials of connection {info.name!r}") if ciphertext else {}
-    credentials = validate_model(source_cls.Credentials, plain, f"stored credentials of connection {info.name!r}")
+    credentials = validate_model(
+        source_cls.Credentials, plain, f"stored credentials of connection {info.name!r}"
+    )
 
     async def save_credentials(updated: CredentialSpec) -> None:
         with store.begin() as conn:

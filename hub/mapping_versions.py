@@ -118,6 +118,11 @@ def rollback(conn: Connection, connection_id: int, stream: Stream, to_version: i
     for item in history(conn, connection_id, stream.name):
         if item.version == to_version:
             return save_override(
-                conn, connection_id, stream, item.override, actor=actor, note=f"rollback to version {to_version}"
+                conn,
+                connection_id,
+                stream,
+                item.override,
+                actor=actor,
+                note=f"rollback to version {to_version}",
             )
     raise NotFound(f"stream {stream.name!r} has no mapping version {to_version}")

@@ -6,10 +6,10 @@ import os
 import uuid
 from pathlib import Path
 
+import fakeshop
 import pytest
 import sqlalchemy as sa
 
-import fakeshop
 from hub.context import HubContext
 from hub.plugins import load_plugins
 from hub.settings import Settings
@@ -17,7 +17,9 @@ from hub.store import open_store
 from hub.vault import create_key_file
 
 POSTGRES_URL = os.environ.get("KPIHUB_TEST_POSTGRES_URL")
-SPECS_DIR = Path(os.environ.get("KPIHUB_SPECS_DIR", Path(__file__).parents[2] / "shared" / "reference" / "specs"))
+SPECS_DIR = Path(
+    os.environ.get("KPIHUB_SPECS_DIR", Path(__file__).parents[2] / "shared" / "reference" / "specs")
+)
 
 
 @pytest.fixture(

@@ -29,7 +29,9 @@ def connection_add(
     options: Annotated[str, typer.Option("--options", help="JSON or YAML file with the plugin's options.")],
     credentials: Annotated[
         str | None,
-        typer.Option("--credentials", help="JSON or YAML file with the credentials, or - for standard input."),
+        typer.Option(
+            "--credentials", help="JSON or YAML file with the credentials, or - for standard input."
+        ),
     ] = None,
     tenant: TenantOption = "default",
 ) -> None:
@@ -48,7 +50,9 @@ def connection_add(
         )
     finally:
         ctx.close()
-    console.print(f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}; credentials encrypted")
+    console.print(
+        f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}; credentials encrypted"
+    )
 
 
 @connection.command("list")
@@ -90,7 +94,9 @@ def _report(result: RunResult, what: str) -> None:
 @guarded
 def sync(
     name: Annotated[str, typer.Argument(help="The connection to sync.")],
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Ignore saved state; read all.")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore saved state; read all.")
+    ] = False,
     tenant: TenantOption = "default",
 ) -> None:
     """Read new data from a connection into the store, resuming where the last run stopped."""
@@ -98,7 +104,12 @@ def sync(
     try:
         info = get_connection(ctx.ready_store, name, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rows]}"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[rows]}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=err_console, transient=False) as bar:
             tasks: dict[str, object] = {}
 
@@ -109,7 +120,9 @@ def sync(
                 task = tasks[label]
                 bar.update(task, advance=page.read, rows=f"{page.read} read, {page.rejected} quarantined")  # type: ignore[arg-type]
 
-            result = asyncio.run(sync_connection(ctx.ready_store, info, source, full_refresh=full_refresh, progress=progress))
+            result = asyncio.run(
+                sync_connection(ctx.ready_store, info, source, full_refresh=full_refresh, progress=progress)
+            )
     finally:
         ctx.close()
     _report(result, "sync")

@@ -43,7 +43,7 @@ def _open(ctx: HubContext, connection: str, tenant: str, stream: str) -> tuple[i
 
 
 def _problems(exc: MappingError) -> str:
-    return "\n".join(f"  {path}: {reason}" for path, reason in exc.problems) or f"  {exc}"
+    return "; ".join(f"{path}: {reason}" for path, reason in exc.problems) or str(exc)
 
 
 @mapping.command("show")
@@ -80,10 +80,14 @@ def mapping_set(
         with ctx.ready_store.begin() as conn:
             version = save_override(conn, connection_id, found, override, actor="cli", note=note)
     except MappingError as exc:
-        raise MappingError(f"the mapping is invalid; nothing was saved:\n{_problems(exc)}", exc.problems) from None
+        raise MappingError(
+            f"the mapping is invalid, nothing was saved: {_problems(exc)}", exc.problems
+        ) from None
     finally:
         ctx.close()
-    console.print(f"saved mapping version {version} for {connection}/{stream}; run `kpihub remap {connection}`")
+    console.print(
+        f"saved mapping version {version} for {connection}/{stream}; run `kpihub remap {connection}`"
+    )
 
 
 @mapping.command("validate")
@@ -104,7 +108,7 @@ def mapping_validate(
     try:
         compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
     except MappingError as exc:
-        raise MappingError(f"the mapping is invalid:\n{_problems(exc)}", exc.problems) from None
+        raise MappingError(f"the mapping is invalid: {_problems(exc)}", exc.problems) from None
     console.print("the mapping is valid")
 
 
@@ -113,7 +117,9 @@ def mapping_validate(
 def mapping_preview(
     connection: ConnectionArg,
     stream: StreamArg,
-    file: Annotated[str | None, typer.Option("--file", help="Override to try instead of the saved one.")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Override to try instead of the saved one.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many raw records.")] = 5,
     tenant: TenantOption = "default",
 ) -> None:
@@ -136,10 +142,12 @@ def mapping_preview(
             ]
     finally:
         ctx.close()
-    override = read_structured(file, "mapping override") if file else (versions[-1].override if versions else {})
+    override = (
+        read_structured(file, "mapping override") if file else (versions[-1].override if versions else {})
+    )
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
     results = preview(compiled, raws, source.mapping_defaults())
-    console.print_json(json.dumps([r.as_dict() for r in results], default=str))
+    console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))
 
 
 @mapping.command("history")

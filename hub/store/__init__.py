@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .database import Store, open_store
+from .database import Store, inserted_id, open_store
 from .upsert import upsert
 
-__all__ = ["Store", "open_store", "upsert"]
+__all__ = ["Store", "inserted_id", "open_store", "upsert"]

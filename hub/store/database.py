@@ -6,18 +6,19 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from sdk import StoreError
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "inserted_id", "open_store"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -124,3 +125,10 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key an ``INSERT`` of one row generated."""
+    key = result.inserted_primary_key
+    assert key is not None, "inserted_id needs the result of a single-row INSERT"
+    return int(key[0])

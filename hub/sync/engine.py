@@ -20,7 +20,7 @@ from sdk import Checkpoint, CredentialError, KpihubError, RawRecord, Source, Str
 from ..connections import ConnectionInfo, audit
 from ..mapping import CompiledMapping
 from ..mapping_versions import effective_mapping
-from ..store import Store, upsert
+from ..store import Store, inserted_id, upsert
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
 from .landing import PageResult, collect_rows, derive, land, write_rows
 
@@ -71,7 +71,7 @@ def _start_run(store: Store, info: ConnectionInfo, kind: str) -> RunResult:
                 connection_id=info.id, kind=kind, status="running", started_at=_now(), errors=[], freshness={}
             )
         )
-        return RunResult(run_id=int(inserted.inserted_primary_key[0]))
+        return RunResult(run_id=inserted_id(inserted))
 
 
 def _finish_run(store: Store, info: ConnectionInfo, result: RunResult, kind: str) -> None:
@@ -193,7 +193,12 @@ async def sync_connection(
                 )
             except KpihubError as exc:
                 result.errors.append(
-                    {"stream": stream.name, "error": str(exc), "kind": type(exc).__name__, "transient": exc.transient}
+                    {
+                        "stream": stream.name,
+                        "error": str(exc),
+                        "kind": type(exc).__name__,
+                        "transient": exc.transient,
+                    }
                 )
                 if isinstance(exc, CredentialError):
                     break
@@ -221,7 +226,9 @@ def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
         if exists is None:
             row = standard_record("shops").model_validate(defaults).model_dump()
             conn.execute(
-                shops.insert().values(**row, tenant_id=info.tenant_id, connection_id=info.id, ingested_at=_now())
+                shops.insert().values(
+                    **row, tenant_id=info.tenant_id, connection_id=info.id, ingested_at=_now()
+                )
             )
 
 
@@ -236,11 +243,15 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source) -> RunR
     defaults = source.mapping_defaults()
     try:
         with store.begin() as conn:
-            mappings = {stream.name: effective_mapping(conn, info.id, stream)[1] for stream in source.streams()}
+            mappings = {
+                stream.name: effective_mapping(conn, info.id, stream)[1] for stream in source.streams()
+            }
             for table in sorted({t for m in mappings.values() for t in m.tables}):
                 target = standard_tables[table]
                 conn.execute(
-                    delete(target).where(target.c.tenant_id == info.tenant_id, target.c.connection_id == info.id)
+                    delete(target).where(
+                        target.c.tenant_id == info.tenant_id, target.c.connection_id == info.id
+                    )
                 )
             for stream, mapping in mappings.items():
                 _remap_stream(conn, info, stream, mapping, defaults, result)
@@ -283,7 +294,9 @@ def _remap_stream(
             else:
                 collect_rows(by_table, derived.rows, tenant_id=info.tenant_id, connection_id=info.id, now=now)
             if derived.error != row.error:
-                conn.execute(update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error))
+                conn.execute(
+                    update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error)
+                )
         page.written = write_rows(conn, by_table)
         result.add(stream, page)
         last_id = batch[-1].id

@@ -74,7 +74,9 @@ def derive(mapping: CompiledMapping, raw: RawRecord, defaults: dict[str, Any]) -
         try:
             record = model.model_validate({k: v for k, v in values.items() if v is not None})
         except ValidationError as exc:
-            problems = "; ".join(f"{path}: {reason}" for path, reason in describe_validation(exc, prefix=f"{table}."))
+            problems = "; ".join(
+                f"{path}: {reason}" for path, reason in describe_validation(exc, prefix=f"{table}.")
+            )
             return Derived(error=problems)
         rows.append((table, record.model_dump()))
     return Derived(rows=rows)

@@ -21,7 +21,15 @@ def orders(seed: int, count: int) -> list[dict]:
             qty = rng.randint(1, 4)
             price = Decimal(rng.randint(199, 9999)) / 100
             sku = f"SKU-{rng.randint(1, 40):03d}"
-            items.append({"line": f"L{line + 1}", "sku": sku, "qty": qty, "price": str(price), "subtotal": str(price * qty)})
+            items.append(
+                {
+                    "line": f"L{line + 1}",
+                    "sku": sku,
+                    "qty": qty,
+                    "price": str(price),
+                    "subtotal": str(price * qty),
+                }
+            )
         total = sum(Decimal(i["price"]) * i["qty"] for i in items)
         out.append(
             {

@@ -81,4 +81,6 @@ class FakeShopSource(Source):
     async def check(self):
         log.debug("checking seller %s with %r", self.credentials.seller_id, self.credentials)
         if not self.credentials.api_key.get_secret_value().startswith(self.VALID_KEY_PREFIX):
-            raise CredentialError(f"connection {self.context.connection!r}: the fake platform rejected the api key")
+            raise CredentialError(
+                f"connection {self.context.connection!r}: the fake platform rejected the api key"
+            )

@@ -19,7 +19,13 @@ CREDENTIALS = {"seller_id": "A1", "api_key": "sk-test-123"}
 
 def _connect(hub, name="shop1", options=OPTIONS):
     add_connection(
-        hub.ready_store, hub.vault, hub.registry, name=name, plugin="fakeshop", options=options, credentials=CREDENTIALS
+        hub.ready_store,
+        hub.vault,
+        hub.registry,
+        name=name,
+        plugin="fakeshop",
+        options=options,
+        credentials=CREDENTIALS,
     )
     return get_connection(hub.ready_store, name)
 
@@ -110,7 +116,13 @@ def test_bad_record_is_quarantined_not_dropped(hub, monkeypatch):
     orders = _standard(hub, "orders")
     assert len(orders) == 21
     with hub.ready_store.begin() as conn:
-        errors = dict(conn.execute(sa.select(raw_records.c.record_key, raw_records.c.error).where(raw_records.c.error.is_not(None))).all())
+        errors = dict(
+            conn.execute(
+                sa.select(raw_records.c.record_key, raw_records.c.error).where(
+                    raw_records.c.error.is_not(None)
+                )
+            ).all()
+        )
     assert set(errors) == {f'["{broken[4]["id"]}"]', f'["{broken[9]["id"]}"]'}
     assert "gross_amount" in errors[f'["{broken[4]["id"]}"]']
     assert "Teleported" in errors[f'["{broken[9]["id"]}"]']

@@ -18,7 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sdk import STANDARD_RECORDS, Checkpoint, ConfigError, Partition, RawRecord, Source, Stream, StandardRecord
+from sdk import (
+    STANDARD_RECORDS,
+    Checkpoint,
+    ConfigError,
+    Partition,
+    RawRecord,
+    Source,
+    StandardRecord,
+    Stream,
+)
 
 __all__ = ["FilesSource", "identity_mapping"]
 
@@ -34,7 +43,9 @@ _TRANSFORMS: dict[object, str] = {
 
 def _base_type(annotation: object) -> object:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Annotated or (args and typing.get_origin(annotation) is not None):
+    if typing.get_origin(annotation) is typing.Annotated or (
+        args and typing.get_origin(annotation) is not None
+    ):
         return _base_type(args[0]) if args else annotation
     return annotation
 
@@ -61,7 +72,9 @@ class FileStream(Stream):
     def mapping(self) -> dict[str, Any]:
         return identity_mapping(self.record)
 
-    async def read(self, partition: Partition, state: dict[str, Any]) -> AsyncIterator[RawRecord | Checkpoint]:
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
         content = self.path.read_bytes()
         digest = hashlib.sha256(content).hexdigest()
         if state.get("sha256") == digest and state.get("done"):
@@ -70,7 +83,9 @@ class FileStream(Stream):
         try:
             text = content.decode(self.encoding)
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{self.path} is not {self.encoding} text ({exc.reason}); set the encoding option") from None
+            raise ConfigError(
+                f"{self.path} is not {self.encoding} text ({exc.reason}); set the encoding option"
+            ) from None
         line = 0
         for line, record in enumerate(self._records(text), start=1):
             if line <= start:

@@ -1,0 +1,271 @@
+"""The CLI end to end, and bad input everywhere: one clear line, a non-zero exit, no change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from hub.cli import app
+from hub.store import open_store
+from hub.store.tables import connections, mapping_versions, standard_tables
+
+CREDENTIALS = json.dumps({"seller_id": "A1", "api_key": "sk-cli-secret-1"})
+
+
+def run(*args, input=None, env=None):
+    return CliRunner().invoke(app, list(args), input=input, env={"COLUMNS": "200", **(env or {})})
+
+
+def assert_clean_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def cli_hub(hub_env, fake_dist, tmp_path):
+    """An initialised store with one fake-shop connection added through the CLI."""
+    assert run("init").exit_code == 0
+    (tmp_path / "options.yaml").write_text("shop_id: S1\norders: 12\npage_size: 5\n")
+    added = run(
+        "connection",
+        "add",
+        "shop1",
+        "--plugin",
+        "fakeshop",
+        "--options",
+        "options.yaml",
+        "--credentials",
+        "-",
+        input=CREDENTIALS,
+    )
+    assert added.exit_code == 0, added.output
+    return tmp_path
+
+
+def _count(url, table):
+    store = open_store(url)
+    try:
+        with store.begin() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+    finally:
+        store.dispose()
+
+
+def test_init_is_idempotent(hub_env):
+    first = run("init")
+    assert first.exit_code == 0 and "migrated from empty" in first.stdout
+    second = run("init")
+    assert second.exit_code == 0 and "up to date" in second.stdout
+
+
+def test_connection_sync_and_list(cli_hub):
+    synced = run("sync", "shop1")
+    assert synced.exit_code == 0, synced.output
+    assert "succeeded: 12 records read" in synced.stdout
+    listed = run("connection", "list", "--json")
+    assert json.loads(listed.stdout) == [
+        {
+            "name": "shop1",
+            "tenant": "default",
+            "plugin": "fakeshop",
+            "status": "active",
+            "options": {"shop_id": "S1", "seed": 7, "orders": 12, "page_size": 5, "fail_after_all": False},
+            "credentials": "set",
+        }
+    ]
+
+
+def test_mapping_change_then_remap_changes_rows_without_fetching(cli_hub, monkeypatch, database_url):
+    assert run("sync", "shop1").exit_code == 0
+    (cli_hub / "override.json").write_text(
+        json.dumps({"targets": {"orders": {"fields": {"buyer_country": {"const": "CA"}}}}})
+    )
+    saved = run("mapping", "set", "shop1", "orders", "override.json", "--note", "all orders ship to Canada")
+    assert saved.exit_code == 0, saved.output
+    # Any fetch from the platform during remap would crash the fake source here.
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", "0,0")
+
+    remapped = run("remap", "shop1")
+
+    assert remapped.exit_code == 0, remapped.output
+    store = open_store(database_url)
+    with store.begin() as conn:
+        countries = conn.execute(sa.select(standard_tables["orders"].c.buyer_country)).scalars().all()
+    store.dispose()
+    assert len(countries) == 12 and set(countries) == {"CA"}
+    history = run("mapping", "history", "shop1", "orders")
+    assert "version 1" in history.stdout and "Canada" in history.stdout
+    assert run("mapping", "rollback", "shop1", "orders", "0").exit_code == 0
+    assert run("remap", "shop1").exit_code == 0
+    store = open_store(database_url)
+    with store.begin() as conn:
+        assert set(conn.execute(sa.select(standard_tables["orders"].c.buyer_country)).scalars()) == {"US"}
+    store.dispose()
+
+
+def test_mapping_preview_shows_rows_and_errors(cli_hub):
+    assert run("sync", "shop1").exit_code == 0
+    (cli_hub / "bad_status.json").write_text(
+        json.dumps(
+            {
+                "targets": {
+                    "orders": {
+                        "fields": {
+                            "status": {
+                                "path": "status",
+                                "transforms": [{"map_values": {"values": {"Paid": "paid"}}}],
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
+    shown = run("mapping", "preview", "shop1", "orders", "--file", "bad_status.json", "--limit", "12")
+    assert shown.exit_code == 0, shown.output
+    results = json.loads(shown.stdout)
+    assert len(results) == 12
+    assert any(r["errors"] for r in results) and any(r["rows"] for r in results)
+
+
+def test_malformed_mapping_file(cli_hub, database_url):
+    (cli_hub / "broken.yaml").write_text("targets:\n  orders: [unclosed\n")
+    assert_clean_error(
+        run("mapping", "set", "shop1", "orders", "broken.yaml"),
+        2,
+        "neither valid JSON nor valid YAML",
+        "line",
+    )
+    assert _count(database_url, mapping_versions) == 0
+
+
+def test_invalid_mapping_lists_every_problem(cli_hub, database_url):
+    (cli_hub / "bad.json").write_text(
+        json.dumps(
+            {
+                "targets": {
+                    "orders": {
+                        "fields": {
+                            "colour": "x",
+                            "created_at": {"path": "created[", "transforms": ["parse_timestamp"]},
+                            "gross_amount": {"path": "total.amount", "transforms": ["no_such_transform"]},
+                        }
+                    }
+                }
+            }
+        )
+    )
+    result = run("mapping", "set", "shop1", "orders", "bad.json")
+    assert_clean_error(result, 5, "nothing was saved", "colour", "created_at", "no_such_transform")
+    assert _count(database_url, mapping_versions) == 0
+
+
+def test_unknown_connection(cli_hub):
+    assert_clean_error(run("sync", "shop2"), 2, "no connection named 'shop2'", "shop1")
+    assert_clean_error(run("remap", "shop2"), 2, "no connection named 'shop2'")
+
+
+def test_unknown_plugin_and_bad_options_change_nothing(cli_hub, database_url):
+    assert_clean_error(
+        run(
+            "connection",
+            "add",
+            "x",
+            "--plugin",
+            "amazn",
+            "--options",
+            "options.yaml",
+            "--credentials",
+            "-",
+            input=CREDENTIALS,
+        ),
+        2,
+        "no source plugin named 'amazn'",
+    )
+    (cli_hub / "typo.yaml").write_text("shop_id: S1\npage_sise: 5\n")
+    assert_clean_error(
+        run(
+            "connection",
+            "add",
+            "x",
+            "--plugin",
+            "fakeshop",
+            "--options",
+            "typo.yaml",
+            "--credentials",
+            "-",
+            input=CREDENTIALS,
+        ),
+        2,
+        "page_sise",
+    )
+    assert_clean_error(
+        run(
+            "connection",
+            "add",
+            "x",
+            "--plugin",
+            "fakeshop",
+            "--options",
+            "options.yaml",
+            "--credentials",
+            "-",
+            input='{"seller_id": "A1"}',
+        ),
+        2,
+        "api_key",
+    )
+    assert_clean_error(
+        run(
+            "connection",
+            "add",
+            "shop1",
+            "--plugin",
+            "fakeshop",
+            "--options",
+            "options.yaml",
+            "--credentials",
+            "-",
+            input=CREDENTIALS,
+        ),
+        2,
+        "already exists",
+    )
+    assert _count(database_url, connections) == 1
+
+
+def test_wrong_master_key(cli_hub, tmp_path, database_url):
+    other = tmp_path / "other.key"
+    assert run("keys", "create", "--file", str(other)).exit_code == 0
+    result = run("sync", "shop1", env={"KPIHUB_MASTER_KEY_FILE": str(other)})
+    assert_clean_error(result, 3, "not the one this store's credentials are encrypted with")
+    assert _count(database_url, standard_tables["orders"]) == 0
+
+
+def test_missing_and_placeholder_keys(cli_hub, monkeypatch):
+    monkeypatch.delenv("KPIHUB_MASTER_KEY_FILE")
+    assert_clean_error(run("sync", "shop1"), 2, "no master key", "kpihub keys create")
+    monkeypatch.setenv("KPIHUB_MASTER_KEY", "A" * 43 + "=")
+    assert_clean_error(run("sync", "shop1"), 2, "placeholder")
+    monkeypatch.setenv("KPIHUB_MASTER_KEY", "change-me")
+    assert_clean_error(run("sync", "shop1"), 2, "not a valid master key")
+
+
+def test_database_that_cannot_connect(hub_env, monkeypatch):
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", "postgresql+psycopg://kpihub:hunter2@127.0.0.1:1/nowhere")
+    result = run("connection", "list")
+    assert_clean_error(result, 4, "cannot connect to the store", "127.0.0.1:1")
+    assert "hunter2" not in result.output
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", "not a url")
+    assert_clean_error(run("init"), 4, "KPIHUB_DATABASE_URL is not a database URL")
+
+
+def test_uninitialised_store(hub_env):
+    assert_clean_error(run("connection", "list"), 4, "run `kpihub init`")
