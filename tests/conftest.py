@@ -17,6 +17,7 @@ from hub.store import open_store
 from hub.vault import create_key_file
 
 POSTGRES_URL = os.environ.get("KPIHUB_TEST_POSTGRES_URL")
+MYSQL_URL = os.environ.get("KPIHUB_TEST_MYSQL_URL")
 SPECS_DIR = Path(
     os.environ.get("KPIHUB_SPECS_DIR", Path(__file__).parents[2] / "shared" / "reference" / "specs")
 )
@@ -26,12 +27,16 @@ SPECS_DIR = Path(
     params=[
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
     ]
 )
 def database_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL."""
+    """A fresh, empty database: a SQLite file, or a private schema on the test PostgreSQL/MariaDB."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'kpihub.db'}"
+        return
+    if request.param == "mysql":
+        yield from _mysql_database()
         return
     if not POSTGRES_URL:
         pytest.skip("KPIHUB_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL)")
@@ -99,3 +104,16 @@ def store(database_url):
     s.migrate()
     yield s
     s.dispose()
+
+
+def _mysql_database():
+    if not MYSQL_URL:
+        pytest.skip("KPIHUB_TEST_MYSQL_URL is not set (.ci/run sets it to the local MariaDB)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(MYSQL_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    yield sa.engine.make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE `{name}`"))
+    admin.dispose()

@@ -65,8 +65,11 @@ class Store:
     def migrate(self) -> tuple[str | None, str | None]:
         """Create or upgrade the schema to the newest migration; return (before, after)."""
         before = self.revision()
-        with self._connect() as conn, conn.begin():
-            command.upgrade(_alembic_config(conn), "head")
+        try:
+            with self._connect() as conn, conn.begin():
+                command.upgrade(_alembic_config(conn), "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"migrating the store at {self.safe_url} failed: {_reason(exc)}") from exc
         return before, self.revision()
 
     def require_current(self) -> None:

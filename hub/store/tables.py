@@ -109,8 +109,8 @@ raw_records = Table(
     Column("fetched_at", UtcDateTime(), nullable=False),
     Column("run_id", Id, nullable=True),
     Column("error", Text, nullable=True, comment="why the record is quarantined; null when mapped"),
+    # Also serves look-ups by (connection, stream): remap and quarantine listings.
     UniqueConstraint("connection_id", "stream", "record_key"),
-    Index(None, "connection_id", "stream", "error"),
 )
 
 mapping_versions = Table(

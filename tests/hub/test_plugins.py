@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata as md
 import json
 import sys
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.plugins import load_plugins
-from sdk import NotFound, Source, hookimpl
+from sdk import MetricDefinition, MetricProvider, NotFound, PluginError, Sink, Source, TableBatch, hookimpl
 
 
 def _entry_point(name, value):
@@ -124,3 +125,92 @@ def test_cli_plugins_table(fake_dist):
     result = CliRunner().invoke(app, ["plugins"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "fakeshop" in result.stdout and "register_sources" in result.stdout
+
+
+class MemorySink(Sink):
+    name = "memory"
+
+    def __init__(self, options, credentials):
+        super().__init__(options, credentials)
+        self.tables = {}
+
+    async def push(self, batch: TableBatch, *, full: bool) -> int:
+        target = self.tables.setdefault(batch.table, {})
+        if full:
+            target.clear()
+        for row in batch.rows:
+            target[tuple(row[k] for k in batch.key)] = row
+        return len(batch.rows)
+
+
+class TinyMetrics(MetricProvider):
+    name = "tiny"
+
+    def definitions(self):
+        return [
+            MetricDefinition(
+                metric_id="orders",
+                name_en="Orders",
+                name_zh="订单数",
+                family="sales",
+                kind="simple",
+                unit="count",
+                direction="higher_is_better",
+                formula="count(order_id)",
+                table="orders",
+                column="order_id",
+                aggregate="count",
+            )
+        ]
+
+
+def test_sinks_and_metric_providers_register():
+    @hookimpl
+    def register_sinks(register):
+        register(MemorySink)
+
+    @hookimpl
+    def register_metric_providers(register):
+        register(TinyMetrics())
+
+    plugin = _module(
+        "extras", register_sinks=register_sinks, register_metric_providers=register_metric_providers
+    )
+    registry = load_plugins(entry_points=[], extra=[("extras", plugin)])
+    info = next(p for p in registry.plugins if p.name == "extras")
+    assert info.hooks == ["register_metric_providers", "register_sinks"]
+    assert info.registered == {"sinks": ["memory"], "metric_providers": ["tiny"]}
+    assert registry.sink("memory") is MemorySink
+    assert [d.metric_id for d in registry.metric_providers["tiny"].definitions()] == ["orders"]
+
+    sink = MemorySink(MemorySink.Options(), MemorySink.Credentials())
+    batch = TableBatch(
+        "kpi_fact",
+        {"metric_id": "str", "value": "decimal"},
+        ["metric_id"],
+        [{"metric_id": "gmv", "value": 1}],
+    )
+    assert asyncio.run(sink.push(batch, full=False)) == 1
+    assert asyncio.run(sink.push(batch, full=False)) == 1
+    assert sink.tables == {"kpi_fact": {("gmv",): {"metric_id": "gmv", "value": 1}}}
+
+
+def test_wrong_kind_of_registration_is_a_load_error():
+    @hookimpl
+    def register_metric_providers(register):
+        register(TinyMetrics)  # the class, not an instance
+
+    plugin = _module("confused", register_metric_providers=register_metric_providers)
+    registry = load_plugins(entry_points=[], extra=[("confused", plugin)])
+    error = next(p for p in registry.plugins if p.name == "confused").error
+    assert "not a MetricProvider instance" in error
+    assert registry.metric_providers == {}
+
+
+def test_unknown_hook_is_refused():
+    @hookimpl
+    def register_sourcez(register):
+        pass
+
+    with pytest.raises(PluginError, match="register_sourcez"):
+        load_plugins(entry_points=[], extra=[("typo", _module("typo", register_sourcez=register_sourcez))])

@@ -458,13 +458,6 @@ def upgrade() -> None:
             name=op.f("uq_raw_records_connection_id_stream_record_key"),
         ),
     )
-    with op.batch_alter_table("raw_records", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_raw_records_connection_id_stream_error"),
-            ["connection_id", "stream", "error"],
-            unique=False,
-        )
-
     op.create_table(
         "stream_states",
         sa.Column("connection_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -509,9 +502,6 @@ def downgrade() -> None:
 
     op.drop_table("sync_runs")
     op.drop_table("stream_states")
-    with op.batch_alter_table("raw_records", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_raw_records_connection_id_stream_error"))
-
     op.drop_table("raw_records")
     op.drop_table("mapping_versions")
     op.drop_table("teams")

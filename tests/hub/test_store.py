@@ -1,0 +1,52 @@
+"""The store's migrations create exactly the schema the code declares, on every database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from hub.store import open_store, upsert
+from hub.store.tables import metadata, tenants
+
+
+def test_migrations_match_the_declared_schema(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], "add an alembic migration for these schema changes"
+    assert store.revision() == store.head()
+
+
+def test_upsert_replaces_by_primary_key(store):
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with store.begin() as conn:
+        conn.execute(tenants.insert().values(name="t", created_at=now))
+        tid = conn.execute(sa.select(tenants.c.id)).scalar_one()
+        fx = metadata.tables["fx_rates"]
+        base = {"tenant_id": tid, "date": dt.date(2026, 1, 1), "currency": "EUR", "base_currency": "USD"}
+        upsert(conn, fx, [{**base, "rate": 1.08, "connection_id": None, "ingested_at": now}])
+        upsert(conn, fx, [{**base, "rate": 1.09, "connection_id": None, "ingested_at": now}])
+        rows = conn.execute(sa.select(fx.c.rate)).scalars().all()
+    assert [float(r) for r in rows] == [1.09]
+
+
+def test_utc_times_round_trip(store):
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    with store.begin() as conn:
+        conn.execute(
+            tenants.insert().values(name="t", created_at=dt.datetime(2026, 3, 1, 8, 0, tzinfo=shanghai))
+        )
+        stored = conn.execute(sa.select(tenants.c.created_at)).scalar_one()
+    assert stored == dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
+    assert stored.tzinfo is dt.UTC
+
+
+def test_sqlite_in_missing_directory_is_a_clear_error(tmp_path):
+    import pytest
+
+    from sdk import StoreError
+
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(f"sqlite:///{tmp_path}/nowhere/kpihub.db")
