@@ -83,3 +83,11 @@ def test_sdk_imports_no_heavy_dependency():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_transform_is_documented():
+    from hub.mapping import transform_names
+
+    doc = (ROOT / "docs" / "mapping.md").read_text()
+    missing = [name for name in transform_names() if f"`{name}`" not in doc]
+    assert missing == [], f"document these transforms in docs/mapping.md: {missing}"
