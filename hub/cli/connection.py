@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..connections import add_connection, get_connection, list_connections, open_source
@@ -76,6 +76,38 @@ def connection_list(
     console.print(table)
 
 
+class SyncProgress:
+    """A live line per stream partition: pages committed, records read, records quarantined."""
+
+    def __init__(self) -> None:
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[pages]} pages"),
+            TextColumn("{task.completed:.0f} records"),
+            TextColumn("{task.fields[rejected]} quarantined"),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> SyncProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def __call__(self, stream: str, partition: str, page: PageResult) -> None:
+        label = f"{stream}/{partition}" if partition else stream
+        if label not in self._tasks:
+            self._tasks[label] = self._bar.add_task(label, total=None, pages=0, rejected=0)
+        task = self._tasks[label]
+        fields = self._bar.tasks[task].fields
+        self._bar.update(
+            task, advance=page.read, pages=fields["pages"] + 1, rejected=fields["rejected"] + page.rejected
+        )
+
+
 def _report(result: RunResult, what: str) -> None:
     console.print(
         f"{what} run {result.run_id} {result.status}: {result.rows_read} records read, "
@@ -104,22 +136,7 @@ def sync(
     try:
         info = get_connection(ctx.ready_store, name, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[rows]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=False) as bar:
-            tasks: dict[str, object] = {}
-
-            def progress(stream: str, partition: str, page: PageResult) -> None:
-                label = f"{stream}/{partition}" if partition else stream
-                if label not in tasks:
-                    tasks[label] = bar.add_task(label, total=None, rows="")
-                task = tasks[label]
-                bar.update(task, advance=page.read, rows=f"{page.read} read, {page.rejected} quarantined")  # type: ignore[arg-type]
-
+        with SyncProgress() as progress:
             result = asyncio.run(
                 sync_connection(ctx.ready_store, info, source, full_refresh=full_refresh, progress=progress)
             )
@@ -140,6 +157,7 @@ def remap(
         info = get_connection(ctx.ready_store, name, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
         result = remap_connection(ctx.ready_store, info, source)
+        asyncio.run(source.aclose())
     finally:
         ctx.close()
     _report(result, "remap")

@@ -11,11 +11,19 @@ import yaml
 
 from sdk import ConfigError
 
-__all__ = ["read_structured"]
+from ..mapping import load_mapping_text
+
+__all__ = ["read_mapping", "read_structured", "read_text"]
 
 
-def read_structured(source: str, what: str) -> Any:
-    """Parse ``source`` (a path, or ``-`` for standard input) as JSON or YAML."""
+def read_mapping(source: str) -> dict[str, Any]:
+    """A mapping document from a file (or ``-``), with the mapping loader's precise errors."""
+    text, name = read_text(source, "mapping")
+    return load_mapping_text(text, filename=name)
+
+
+def read_text(source: str, what: str) -> tuple[str, str]:
+    """The text of ``source`` (a path, or ``-`` for standard input) and a name for messages."""
     if source == "-":
         text, name = sys.stdin.read(), "standard input"
     else:
@@ -26,6 +34,12 @@ def read_structured(source: str, what: str) -> Any:
             raise ConfigError(f"the {what} file {path} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the {what} file {path}: {exc}") from None
+    return text, name
+
+
+def read_structured(source: str, what: str) -> Any:
+    """Parse ``source`` (a path, or ``-`` for standard input) as JSON or YAML."""
+    text, name = read_text(source, what)
     if not text.strip():
         raise ConfigError(f"the {what} in {name} is empty")
     try:

@@ -16,7 +16,7 @@ from ..mapping import compile_mapping, merge_mapping, preview
 from ..mapping_versions import CONTEXT_FIELDS, history, rollback, save_override
 from ..store.tables import raw_records
 from .app import TenantOption, app, console, guarded, hub_context
-from .files import read_structured
+from .files import read_mapping
 
 __all__ = ["mapping"]
 
@@ -71,9 +71,7 @@ def mapping_set(
     tenant: TenantOption = "default",
 ) -> None:
     """Save a client override as the next mapping version (then `kpihub remap` to apply it)."""
-    override = read_structured(file, "mapping override")
-    if not isinstance(override, dict):
-        raise MappingError(f"the mapping override in {file} must be a mapping at the top level")
+    override = read_mapping(file)
     ctx = hub_context()
     try:
         connection_id, found = _open(ctx, connection, tenant, stream)
@@ -99,7 +97,7 @@ def mapping_validate(
     tenant: TenantOption = "default",
 ) -> None:
     """Check an override against the stream's default and the standard model; save nothing."""
-    override = read_structured(file, "mapping override")
+    override = read_mapping(file)
     ctx = hub_context()
     try:
         _, found = _open(ctx, connection, tenant, stream)
@@ -142,9 +140,7 @@ def mapping_preview(
             ]
     finally:
         ctx.close()
-    override = (
-        read_structured(file, "mapping override") if file else (versions[-1].override if versions else {})
-    )
+    override = read_mapping(file) if file else (versions[-1].override if versions else {})
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
     results = preview(compiled, raws, source.mapping_defaults())
     console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))

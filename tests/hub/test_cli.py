@@ -139,9 +139,15 @@ def test_malformed_mapping_file(cli_hub, database_url):
     (cli_hub / "broken.yaml").write_text("targets:\n  orders: [unclosed\n")
     assert_clean_error(
         run("mapping", "set", "shop1", "orders", "broken.yaml"),
+        5,
+        "broken.yaml:3:1",
+        "malformed YAML",
+    )
+    (cli_hub / "typo.yaml").write_text("shop_id: S1\norders: [unclosed\n")
+    assert_clean_error(
+        run("connection", "add", "x", "--plugin", "fakeshop", "--options", "typo.yaml"),
         2,
-        "neither valid JSON nor valid YAML",
-        "line",
+        "typo.yaml is neither valid JSON nor valid YAML at line 3",
     )
     assert _count(database_url, mapping_versions) == 0
 
