@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, select, update
 
-from sdk import ConfigError, CredentialSpec, NotFound, PluginOptions, Source, SourceContext
+from sdk import ConfigError, CredentialSpec, NotFound, Source, SourceContext
 
 from .errors import describe_validation
 from .plugins import Registry
@@ -79,7 +79,10 @@ def ensure_tenant(conn: Connection, name: str) -> int:
     return inserted_id(inserted)
 
 
-def validate_model(model: type[BaseModel], values: Any, what: str) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_model(model: type[M], values: Any, what: str) -> M:
     """Validate ``values`` against ``model`` or raise one ``ConfigError`` naming every field."""
     if not isinstance(values, dict):
         raise ConfigError(f"{what} must be a mapping of field names to values, not {type(values).__name__}")
@@ -105,6 +108,14 @@ def add_connection(
     """Validate and store a new connection, its credentials encrypted. Changes nothing on error."""
     source_cls = registry.source(plugin)
     valid_options = validate_model(source_cls.Options, options, f"options for plugin {plugin!r}")
+    if credentials is None:
+        required = [n for n, f in source_cls.Credentials.model_fields.items() if f.is_required()]
+        if required:
+            raise ConfigError(
+                f"plugin {plugin!r} needs credentials ({', '.join(required)}); pass --credentials FILE, "
+                "or --credentials - to read them from standard input"
+            )
+        credentials = {}
     valid_credentials = validate_model(
         source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}"
     )
@@ -212,5 +223,4 @@ def open_source(store: Store, vault: Vault, registry: Registry, info: Connection
             )
 
     context = SourceContext(connection=info.name, save_credentials=save_credentials)
-    assert isinstance(options, PluginOptions) and isinstance(credentials, CredentialSpec)
-    return source_cls(options, credentials, context)  # type: ignore[arg-type]
+    return source_cls(options, credentials, context)

@@ -46,7 +46,7 @@ def connection_add(
             plugin=plugin,
             tenant=tenant,
             options=read_structured(options, "options"),
-            credentials=read_structured(credentials, "credentials") if credentials else {},
+            credentials=read_structured(credentials, "credentials") if credentials else None,
         )
     finally:
         ctx.close()

@@ -9,6 +9,7 @@ because every write is an upsert by natural key, re-reading the last page duplic
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ from ..store.tables import raw_records, standard_tables, stream_states, sync_run
 from .landing import PageResult, collect_rows, derive, land, write_rows
 
 __all__ = ["Progress", "RunResult", "remap_connection", "sync_connection"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str, PageResult], None]
 """Called after each committed page with the stream, the partition key and the page's counts."""
@@ -198,6 +201,16 @@ async def sync_connection(
                         "error": str(exc),
                         "kind": type(exc).__name__,
                         "transient": exc.transient,
+                    }
+                )
+            except Exception as exc:
+                log.debug("stream %s of connection %s raised", stream.name, info.name, exc_info=True)
+                result.errors.append(
+                    {
+                        "stream": stream.name,
+                        "error": f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}",
+                        "kind": "PluginBug",
+                        "transient": False,
                     }
                 )
                 if isinstance(exc, CredentialError):

@@ -275,3 +275,22 @@ def test_database_that_cannot_connect(hub_env, monkeypatch):
 
 def test_uninitialised_store(hub_env):
     assert_clean_error(run("connection", "list"), 4, "run `kpihub init`")
+
+
+def test_plugin_bug_fails_the_run_without_a_traceback(cli_hub, monkeypatch):
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", "1,0")
+    monkeypatch.setenv("FAKESHOP_CRASH_WITH", "bug")
+    result = run("sync", "shop1")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "plugin 'fakeshop' failed unexpectedly: KeyError" in result.stderr
+    assert "sync run 1 partial: 5 records read" in result.stdout
+
+
+def test_missing_credentials_say_how_to_give_them(cli_hub):
+    assert_clean_error(
+        run("connection", "add", "x", "--plugin", "fakeshop", "--options", "options.yaml"),
+        2,
+        "needs credentials (seller_id, api_key)",
+        "--credentials -",
+    )
