@@ -10,6 +10,7 @@ import fakeshop
 import pytest
 import sqlalchemy as sa
 
+from hub.connections import add_connection, get_connection
 from hub.context import HubContext
 from hub.plugins import load_plugins
 from hub.settings import Settings
@@ -117,3 +118,26 @@ def _mysql_database():
     with admin.begin() as conn:
         conn.execute(sa.text(f"DROP DATABASE `{name}`"))
     admin.dispose()
+
+
+FAKE_OPTIONS = {"shop_id": "S1", "seed": 7, "orders": 23, "page_size": 5}
+FAKE_CREDENTIALS = {"seller_id": "A1", "api_key": "sk-test-123"}
+
+
+@pytest.fixture
+def connect(hub):
+    """Add a connection through the hub's service layer and return it."""
+
+    def connect(name="shop1", *, plugin="fakeshop", options=FAKE_OPTIONS, credentials=FAKE_CREDENTIALS):
+        add_connection(
+            hub.ready_store,
+            hub.vault,
+            hub.registry,
+            name=name,
+            plugin=plugin,
+            options=options,
+            credentials=credentials,
+        )
+        return get_connection(hub.ready_store, name)
+
+    return connect

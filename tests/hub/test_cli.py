@@ -19,6 +19,12 @@ def run(*args, input=None, env=None):
     return CliRunner().invoke(app, list(args), input=input, env={"COLUMNS": "200", **(env or {})})
 
 
+def add(name, plugin="fakeshop", options="options.yaml", credentials=CREDENTIALS):
+    """``kpihub connection add`` with the credentials on standard input."""
+    args = ["connection", "add", name, "--plugin", plugin, "--options", options, "--credentials", "-"]
+    return run(*args, input=credentials)
+
+
 def assert_clean_error(result, code, *fragments):
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
@@ -33,18 +39,7 @@ def cli_hub(hub_env, fake_dist, tmp_path):
     """An initialised store with one fake-shop connection added through the CLI."""
     assert run("init").exit_code == 0
     (tmp_path / "options.yaml").write_text("shop_id: S1\norders: 12\npage_size: 5\n")
-    added = run(
-        "connection",
-        "add",
-        "shop1",
-        "--plugin",
-        "fakeshop",
-        "--options",
-        "options.yaml",
-        "--credentials",
-        "-",
-        input=CREDENTIALS,
-    )
+    added = add("shop1")
     assert added.exit_code == 0, added.output
     return tmp_path
 
@@ -180,67 +175,23 @@ def test_unknown_connection(cli_hub):
 
 def test_unknown_plugin_and_bad_options_change_nothing(cli_hub, database_url):
     assert_clean_error(
-        run(
-            "connection",
-            "add",
-            "x",
-            "--plugin",
-            "amazn",
-            "--options",
-            "options.yaml",
-            "--credentials",
-            "-",
-            input=CREDENTIALS,
-        ),
+        add("x", plugin="amazn"),
         2,
         "no source plugin named 'amazn'",
     )
     (cli_hub / "typo.yaml").write_text("shop_id: S1\npage_sise: 5\n")
     assert_clean_error(
-        run(
-            "connection",
-            "add",
-            "x",
-            "--plugin",
-            "fakeshop",
-            "--options",
-            "typo.yaml",
-            "--credentials",
-            "-",
-            input=CREDENTIALS,
-        ),
+        add("x", options="typo.yaml"),
         2,
         "page_sise",
     )
     assert_clean_error(
-        run(
-            "connection",
-            "add",
-            "x",
-            "--plugin",
-            "fakeshop",
-            "--options",
-            "options.yaml",
-            "--credentials",
-            "-",
-            input='{"seller_id": "A1"}',
-        ),
+        add("x", credentials='{"seller_id": "A1"}'),
         2,
         "api_key",
     )
     assert_clean_error(
-        run(
-            "connection",
-            "add",
-            "shop1",
-            "--plugin",
-            "fakeshop",
-            "--options",
-            "options.yaml",
-            "--credentials",
-            "-",
-            input=CREDENTIALS,
-        ),
+        add("shop1"),
         2,
         "already exists",
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from hub.connections import add_connection, get_connection, open_source
+from hub.connections import get_connection, open_source
 from hub.mapping_versions import save_override
 from hub.store.tables import raw_records, standard_tables
 from hub.sync import remap_connection, sync_connection
@@ -25,7 +25,7 @@ def _sync(hub):
     return asyncio.run(sync_connection(hub.ready_store, info, source))
 
 
-def test_csv_and_jsonl_files_land_as_standard_rows(hub, tmp_path):
+def test_csv_and_jsonl_files_land_as_standard_rows(hub, connect, tmp_path):
     sheets = tmp_path / "sheets"
     sheets.mkdir()
     (sheets / "sku_costs.csv").write_text(
@@ -38,15 +38,7 @@ def test_csv_and_jsonl_files_land_as_standard_rows(hub, tmp_path):
     (sheets / "fx_rates.jsonl").write_text(
         '{"date": "2026-01-01", "currency": "CNY", "base_currency": "USD", "rate": "0.1380"}\n'
     )
-    add_connection(
-        hub.ready_store,
-        hub.vault,
-        hub.registry,
-        name="sheets",
-        plugin="files",
-        options={"directory": str(sheets)},
-        credentials={},
-    )
+    connect("sheets", plugin="files", options={"directory": str(sheets)}, credentials={})
 
     result = _sync(hub)
 
@@ -68,19 +60,11 @@ def test_csv_and_jsonl_files_land_as_standard_rows(hub, tmp_path):
     assert unchanged.rows_read == 0, "an unchanged file is not read again"
 
 
-def test_chinese_headers_through_a_mapping_override(hub, tmp_path):
+def test_chinese_headers_through_a_mapping_override(hub, connect, tmp_path):
     sheets = tmp_path / "sheets"
     sheets.mkdir()
     (sheets / "staff.csv").write_text("工号,姓名,团队\nE01,王芳,T1\nE02,李雷,T2\n", encoding="utf-8")
-    add_connection(
-        hub.ready_store,
-        hub.vault,
-        hub.registry,
-        name="sheets",
-        plugin="files",
-        options={"directory": str(sheets)},
-        credentials={},
-    )
+    connect("sheets", plugin="files", options={"directory": str(sheets)}, credentials={})
     first = _sync(hub)
     assert first.rows_rejected == 2, "the default mapping expects English headers"
 

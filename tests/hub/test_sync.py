@@ -9,25 +9,11 @@ import sqlalchemy as sa
 from fakeshop import data
 from fakeshop.source import Interrupted
 
-from hub.connections import add_connection, get_connection, open_source
+from hub.connections import open_source
 from hub.store.tables import raw_records, standard_tables, stream_states, sync_runs
 from hub.sync import sync_connection
 
 OPTIONS = {"shop_id": "S1", "seed": 7, "orders": 23, "page_size": 5}
-CREDENTIALS = {"seller_id": "A1", "api_key": "sk-test-123"}
-
-
-def _connect(hub, name="shop1", options=OPTIONS):
-    add_connection(
-        hub.ready_store,
-        hub.vault,
-        hub.registry,
-        name=name,
-        plugin="fakeshop",
-        options=options,
-        credentials=CREDENTIALS,
-    )
-    return get_connection(hub.ready_store, name)
 
 
 def _sync(hub, info):
@@ -53,8 +39,8 @@ def assert_equals_truth(hub, options=OPTIONS):
             assert got == want, f"{table} {key}"
 
 
-def test_fake_plugin_end_to_end(hub):
-    info = _connect(hub)
+def test_fake_plugin_end_to_end(hub, connect):
+    info = connect()
     _, result = _sync(hub, info)
 
     assert result.status == "succeeded"
@@ -72,8 +58,8 @@ def test_fake_plugin_end_to_end(hub):
     assert ("fakeshop", "S1") in shops
 
 
-def test_second_sync_is_incremental(hub):
-    info = _connect(hub)
+def test_second_sync_is_incremental(hub, connect):
+    info = connect()
     _sync(hub, info)
     source, again = _sync(hub, info)
     assert source.pages_served == []
@@ -85,8 +71,8 @@ CRASH_POINTS = [(page, position) for page in range(5) for position in (0, 2)]
 
 
 @pytest.mark.parametrize("crash_at", CRASH_POINTS, ids=[f"page{p}-pos{i}" for p, i in CRASH_POINTS])
-def test_kill_and_resume(hub, monkeypatch, crash_at):
-    info = _connect(hub)
+def test_kill_and_resume(hub, connect, monkeypatch, crash_at):
+    info = connect()
     monkeypatch.setenv("FAKESHOP_CRASH_AT", f"{crash_at[0]},{crash_at[1]}")
     with pytest.raises(Interrupted):
         _sync(hub, info)
@@ -103,12 +89,12 @@ def test_kill_and_resume(hub, monkeypatch, crash_at):
     assert statuses == ["interrupted", "succeeded"]
 
 
-def test_bad_record_is_quarantined_not_dropped(hub, monkeypatch):
+def test_bad_record_is_quarantined_not_dropped(hub, connect, monkeypatch):
     broken = data.orders(7, 23)
     broken[4]["total"]["amount"] = "twelve dollars"
     broken[9]["status"] = "Teleported"
     monkeypatch.setattr(data, "orders", lambda seed, count: broken)
-    info = _connect(hub)
+    info = connect()
     _, result = _sync(hub, info)
 
     assert (result.rows_read, result.rows_rejected) == (23, 2)
@@ -128,8 +114,8 @@ def test_bad_record_is_quarantined_not_dropped(hub, monkeypatch):
     assert "Teleported" in errors[f'["{broken[9]["id"]}"]']
 
 
-def test_failing_stream_is_recorded(hub):
-    info = _connect(hub, options={**OPTIONS, "fail_after_all": True})
+def test_failing_stream_is_recorded(hub, connect):
+    info = connect(options={**OPTIONS, "fail_after_all": True})
     _, result = _sync(hub, info)
     assert result.status == "partial"
     assert result.errors[0]["transient"] is True and "maintenance" in result.errors[0]["error"]

@@ -9,25 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from hub import vault as vault_module
-from hub.connections import add_connection, get_connection, open_source
+from hub.connections import get_connection, open_source
 from hub.settings import Settings
 from hub.store.tables import connections
 from hub.vault import Vault, create_key_file, open_vault, rotate
 from sdk import ConfigError, CredentialError
 
 CREDENTIALS = {"seller_id": "A1", "api_key": "sk-vault-secret-42"}
-
-
-def _add(hub, name="shop1"):
-    add_connection(
-        hub.ready_store,
-        hub.vault,
-        hub.registry,
-        name=name,
-        plugin="fakeshop",
-        options={"shop_id": name},
-        credentials=CREDENTIALS,
-    )
 
 
 def _api_key(hub, name="shop1"):
@@ -64,9 +52,9 @@ def test_ciphertext_names_its_key_and_round_trips(tmp_path):
         Vault(other.read_bytes().strip()).decrypt(token)
 
 
-def test_rotation_re_encrypts_everything(hub, key_file):
-    _add(hub, "shop1")
-    _add(hub, "shop2")
+def test_rotation_re_encrypts_everything(hub, connect, key_file):
+    connect("shop1", options={"shop_id": "shop1"}, credentials=CREDENTIALS)
+    connect("shop2", options={"shop_id": "shop2"}, credentials=CREDENTIALS)
     old_key = key_file.read_bytes()
     done = rotate(Settings(), hub.ready_store)
     assert done.credentials == 2
@@ -78,8 +66,8 @@ def test_rotation_re_encrypts_everything(hub, key_file):
     assert all(t.startswith(f"v1:{done.new_key_id}:") for t in tokens)
 
 
-def test_rotation_interrupted_before_commit_loses_nothing(hub, key_file):
-    _add(hub)
+def test_rotation_interrupted_before_commit_loses_nothing(hub, connect, key_file):
+    connect(credentials=CREDENTIALS)
     old_key = key_file.read_bytes()
 
     def crash(*args, **kwargs):
@@ -95,8 +83,8 @@ def test_rotation_interrupted_before_commit_loses_nothing(hub, key_file):
     assert not key_file.with_name(key_file.name + ".new").exists(), "the abandoned pending key is cleaned up"
 
 
-def test_rotation_interrupted_after_commit_loses_nothing(hub, key_file):
-    _add(hub)
+def test_rotation_interrupted_after_commit_loses_nothing(hub, connect, key_file):
+    connect(credentials=CREDENTIALS)
     real_replace = os.replace
 
     def crash(src, dst):
