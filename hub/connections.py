@@ -119,7 +119,7 @@ def add_connection(
     valid_credentials = validate_model(
         source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}"
     )
-    assert isinstance(valid_credentials, CredentialSpec)
+    secrets = valid_credentials.revealed()
     with store.begin() as conn:
         tenant_id = ensure_tenant(conn, tenant)
         exists = conn.execute(
@@ -134,7 +134,7 @@ def add_connection(
                 name=name,
                 plugin=plugin,
                 options=valid_options.model_dump(mode="json"),
-                credentials=vault.encrypt(valid_credentials.revealed()),
+                credentials=vault.encrypt(secrets) if secrets else None,
                 status="active",
                 created_at=now,
                 updated_at=now,

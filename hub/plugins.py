@@ -32,6 +32,7 @@ from sdk import (
     secret_field_names,
 )
 
+from . import __version__ as hub_version
 from . import hookspecs
 
 __all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Registry", "load_plugins"]
@@ -126,7 +127,9 @@ def load_plugins(
     plugins: list[PluginInfo] = []
 
     for module_name in default_plugins:
-        info = PluginInfo(name=module_name.rpartition(".")[2], origin="default", module=module_name)
+        info = PluginInfo(
+            name=module_name.rpartition(".")[2], origin="default", module=module_name, version=hub_version
+        )
         plugins.append(info)
         _guarded(info, partial(importlib.import_module, module_name), pm)
 

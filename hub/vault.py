@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from sdk import ConfigError, CredentialError
 
@@ -145,7 +145,7 @@ def _store_key_id(store: Store) -> str | None:
         return conn.execute(select(vault_state.c.key_id).where(vault_state.c.id == 1)).scalar_one_or_none()
 
 
-def _set_store_key_id(conn: Any, kid: str) -> None:
+def _set_store_key_id(conn: Connection, kid: str) -> None:
     now = dt.datetime.now(dt.UTC)
     changed = conn.execute(
         update(vault_state).where(vault_state.c.id == 1).values(key_id=kid, updated_at=now)

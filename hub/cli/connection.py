@@ -50,9 +50,8 @@ def connection_add(
         )
     finally:
         ctx.close()
-    console.print(
-        f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}; credentials encrypted"
-    )
+    secured = "; credentials encrypted" if info.has_credentials else ""
+    console.print(f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}{secured}")
 
 
 @connection.command("list")

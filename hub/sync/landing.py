@@ -42,7 +42,6 @@ class PageResult:
     written: int = 0
     rejected: int = 0
     latest: dt.datetime | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def record_key(primary_key: Sequence[str], raw: RawRecord) -> tuple[str, str | None]:
@@ -126,7 +125,6 @@ def land(
         }
         if error:
             result.rejected += 1
-            result.errors.append(error)
             continue
         collect_rows(by_table, derived.rows, tenant_id=tenant_id, connection_id=connection_id, now=now)
     # A page may repeat a record (platforms re-send updated ones); the last copy wins.

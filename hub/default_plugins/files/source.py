@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import field_validator
+
 from sdk import (
     STANDARD_RECORDS,
     Checkpoint,
@@ -121,6 +123,12 @@ class FilesSource(Source):
         directory: str
         platform: str | None = None
         encoding: str = "utf-8-sig"
+
+        @field_validator("directory")
+        @classmethod
+        def _absolute(cls, value: str) -> str:
+            # Stored absolute, so a sync started from another directory reads the same files.
+            return str(Path(value).expanduser().resolve())
 
     options: Options
 
