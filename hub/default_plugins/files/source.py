@@ -8,18 +8,16 @@ number), which is its key: re-importing an edited file replaces the raw records 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
-import typing
-from collections.abc import AsyncIterator
-from decimal import Decimal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import field_validator
 
+from hub.mapping.kinds import field_kind
 from sdk import (
     STANDARD_RECORDS,
     Checkpoint,
@@ -34,29 +32,21 @@ from sdk import (
 __all__ = ["FilesSource", "identity_mapping"]
 
 _PAGE = 500
-_TRANSFORMS: dict[object, str] = {
-    Decimal: "to_decimal",
-    int: "to_int",
-    bool: "to_bool",
-    dt.datetime: "parse_timestamp",
-    dt.date: "parse_date",
+# The transform that turns a spreadsheet cell (text) into each kind of standard column.
+_TRANSFORMS: dict[str, str] = {
+    "decimal": "to_decimal",
+    "int": "to_int",
+    "bool": "to_bool",
+    "datetime": "parse_timestamp",
+    "date": "parse_date",
 }
-
-
-def _base_type(annotation: object) -> object:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Annotated or (
-        args and typing.get_origin(annotation) is not None
-    ):
-        return _base_type(args[0]) if args else annotation
-    return annotation
 
 
 def identity_mapping(record: type[StandardRecord]) -> dict[str, Any]:
     """A mapping that reads each standard column from the file column of the same name."""
     fields: dict[str, Any] = {}
     for name, info in record.model_fields.items():
-        transform = _TRANSFORMS.get(_base_type(info.annotation))
+        transform = _TRANSFORMS.get(field_kind(info.annotation))
         fields[name] = {"path": f'"{name}"', "transforms": [transform]} if transform else f'"{name}"'
     return {"version": 1, "targets": {record.table: {"fields": fields}}}
 
@@ -97,7 +87,7 @@ class FileStream(Stream):
                 yield Checkpoint({"sha256": digest, "line": line, "done": False})
         yield Checkpoint({"sha256": digest, "line": line, "done": True})
 
-    def _records(self, text: str) -> typing.Iterator[RawRecord]:
+    def _records(self, text: str) -> Iterator[RawRecord]:
         if self.path.suffix == ".jsonl":
             for number, raw_line in enumerate(text.splitlines(), start=1):
                 if raw_line.strip():
