@@ -9,13 +9,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, select, update
 
-from sdk import ConfigError, CredentialSpec, NotFound, Source, SourceContext
+from sdk import ConfigError, CredentialError, CredentialSpec, NotFound, Source, SourceContext
 
 from .errors import describe_validation
 from .plugins import Registry
 from .store import Store, inserted_id
 from .store.tables import audit_log, connections, tenants
-from .vault import Vault
+from .vault import Vault, current_key_id
 
 __all__ = [
     "ConnectionInfo",
@@ -215,12 +215,33 @@ def open_source(store: Store, vault: Vault, registry: Registry, info: Connection
     )
 
     async def save_credentials(updated: CredentialSpec) -> None:
-        with store.begin() as conn:
-            conn.execute(
-                update(connections)
-                .where(connections.c.id == info.id)
-                .values(credentials=vault.encrypt(updated.revealed()), updated_at=_now())
-            )
+        _save_credentials(store, vault, info.id, updated.revealed())
 
     context = SourceContext(connection=info.name, save_credentials=save_credentials)
     return source_cls(options, credentials, context)
+
+
+def _save_credentials(store: Store, vault: Vault, connection_id: int, values: dict[str, Any]) -> None:
+    """Store rotated credentials under whichever master key the store is under by then.
+
+    The row is written first, which takes the write lock, so a key rotation cannot commit
+    between that write and the check after it; if one committed before it, the vault is
+    opened again and the row rewritten under the new key, all in the same transaction.
+    """
+    with store.begin() as conn:
+        active = vault
+        while True:
+            conn.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(credentials=active.encrypt(values), updated_at=_now())
+            )
+            current = current_key_id(conn)
+            if current in (None, active.primary_id) or active.reopen is None:
+                return
+            reopened = active.reopen()
+            if reopened.primary_id == active.primary_id:
+                raise CredentialError(
+                    f"the store's credentials are under master key {current}, which this hub cannot open"
+                )
+            active = reopened

@@ -65,6 +65,11 @@ def effective_mapping(conn: Connection, connection_id: int, stream: Stream) -> t
     """The compiled mapping in force for ``stream`` and the override version it includes."""
     version, override = _latest(conn, connection_id, stream.name)
     merged = merge_mapping(stream.mapping(), override) if override else stream.mapping()
+    if not merged.get("targets"):
+        raise MappingError(
+            f"stream {stream.name!r} has no mapping: its plugin ships no default; "
+            "save one with `kpihub mapping set`"
+        )
     try:
         return version, compile_mapping(merged, provided=CONTEXT_FIELDS)
     except MappingError as exc:

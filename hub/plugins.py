@@ -55,6 +55,7 @@ class PluginInfo:
     origin: str
     version: str | None = None
     module: str | None = None
+    distribution: str | None = None
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
@@ -65,6 +66,7 @@ class PluginInfo:
             "origin": self.origin,
             "version": self.version,
             "module": self.module,
+            "distribution": self.distribution,
             "hooks": self.hooks,
             "registered": self.registered,
             "error": self.error,
@@ -138,19 +140,29 @@ def load_plugins(
     for ep in sorted(eps, key=lambda e: e.name):
         if allowed is not None and ep.name not in allowed:
             continue
-        info = PluginInfo(name=ep.name, origin="entry_point", module=ep.value, version=_dist_version(ep))
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(
+            name=ep.name,
+            origin="entry_point",
+            module=ep.value,
+            version=dist.version if dist is not None else None,
+            distribution=dist.name if dist is not None else None,
+        )
+        twin = next((p for p in plugins if p.name == ep.name and p.error is None), None)
         plugins.append(info)
+        if twin is not None:
+            first, second = twin.distribution or twin.origin, info.distribution or "another distribution"
+            info.error = (
+                f"PluginError: plugin name {ep.name!r} is declared by both {first!r} and {second!r}; "
+                "uninstall one"
+            )
+            continue
         _guarded(info, ep.load, pm)
 
     for name, plugin in extra:
         info = PluginInfo(name=name, origin="extra", module=getattr(plugin, "__name__", None))
         plugins.append(info)
         _guarded(info, partial(_identity, plugin), pm)
-
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"a plugin implements a hook kpihub does not define: {exc}") from exc
 
     registry = Registry(manager=pm, plugins=plugins)
     _collect(registry)
@@ -161,18 +173,19 @@ def _identity(plugin: object) -> object:
     return plugin
 
 
-def _dist_version(ep: md.EntryPoint) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else None
-
-
 def _guarded(info: PluginInfo, obtain: Callable[[], object], pm: pluggy.PluginManager) -> None:
     """Import and register one plugin; record, never raise, whatever goes wrong."""
     try:
         plugin = obtain()
         pm.register(plugin, name=info.name)
-    except Exception as exc:  # noqa: BLE001 - a third party's import can raise anything
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a third party's import can raise anything
         info.error = f"{type(exc).__name__}: {exc}"
+        return
+    try:
+        pm.check_pending()  # only this plugin is new, so only it can fail here
+    except pluggy.PluginValidationError as exc:
+        pm.unregister(name=info.name)
+        info.error = f"PluginError: implements a hook kpihub does not define: {exc}"
         return
     if info.version is None and isinstance(plugin, ModuleType):
         info.version = getattr(plugin, "__version__", None)

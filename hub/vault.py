@@ -15,10 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ from .settings import Settings
 from .store import Store
 from .store.tables import connections, vault_state
 
-__all__ = ["Vault", "create_key_file", "key_id", "open_vault", "rotate"]
+__all__ = ["Rotation", "Vault", "create_key_file", "current_key_id", "key_id", "open_vault", "rotate"]
 
 _CREATE_HINT = "create one with `kpihub keys create` and set KPIHUB_MASTER_KEY_FILE to its path"
 _PREFIX = "v1"
@@ -79,6 +82,8 @@ class Vault:
     def __init__(self, primary: bytes, *others: bytes) -> None:
         self.primary_id = key_id(primary)
         self._fernets = {key_id(k): Fernet(k) for k in (primary, *others)}
+        self.reopen: Callable[[], Vault] | None = None
+        """Opens the vault again from the settings, to follow a rotation made meanwhile."""
 
     def __repr__(self) -> str:
         return f"Vault(primary={self.primary_id}, keys={sorted(self._fernets)})"
@@ -121,12 +126,49 @@ def _write_secret_file(path: Path, content: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _retired(path: Path) -> Path:
+    return path.with_name(path.name + ".old")
+
+
+@contextmanager
+def _key_lock(path: Path) -> Iterator[None]:
+    """Hold the key file's lock: one process at a time rotates or repairs the key files."""
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _install_pending(path: Path) -> Path:
-    """Retire the key file to ``<file>.old`` and put the pending key in its place."""
-    retired = path.with_name(path.name + ".old")
-    os.replace(path, retired)
+    """Retire the key file to ``<file>.old`` and put the pending key in its place.
+
+    Safe to repeat after a crash between the two renames: a key file already retired is not
+    retired again.
+    """
+    retired = _retired(path)
+    if path.exists():
+        os.replace(path, retired)
     os.replace(_pending(path), path)
     return retired
+
+
+def _settle_key_files(path: Path, store: Store) -> None:
+    """Finish or abandon a rotation that stopped half-way. Call with the key lock held.
+
+    The store says which key its credentials are under: if that is the pending key, the
+    rotation committed and only the file renames are missing; otherwise it never committed,
+    and as nobody else holds the lock, nobody is still working on it.
+    """
+    pending = _pending(path)
+    if not pending.exists():
+        return
+    if _store_key_id(store) == key_id(_read_key_file(pending)):
+        _install_pending(path)
+    else:
+        pending.unlink()
 
 
 def create_key_file(path: Path, *, overwrite: bool = False) -> str:
@@ -158,27 +200,30 @@ def open_vault(settings: Settings, store: Store) -> Vault:
     """The vault for the configured master key, checked against the store it protects.
 
     Refuses to start with no key, a malformed or placeholder key, or a key that is not the
-    one the store's credentials are encrypted with. Finishes a rotation left half-done.
+    one the store's credentials are encrypted with. Finishes a rotation left half-done, and
+    waits for one still running in another process.
     """
+    path = settings.master_key_file
+    half_done = path is not None and (
+        _pending(path).exists() or (not path.exists() and _retired(path).exists())
+    )
+    if settings.master_key is None and path is not None and half_done:
+        with _key_lock(path):
+            _settle_key_files(path, store)
+    vault = _checked_vault(settings, store)
+    vault.reopen = lambda: open_vault(settings, store)
+    return vault
+
+
+def _checked_vault(settings: Settings, store: Store) -> Vault:
     if settings.master_key is not None:
         key = _parse_key(settings.master_key.get_secret_value(), "KPIHUB_MASTER_KEY")
-        pending: bytes | None = None
     elif settings.master_key_file is not None:
-        path = settings.master_key_file
-        pending_path = _pending(path)
-        pending = _read_key_file(pending_path) if pending_path.exists() else None
-        key = _read_key_file(path)
+        key = _read_key_file(settings.master_key_file)
     else:
         raise ConfigError(f"no master key: set KPIHUB_MASTER_KEY_FILE (or KPIHUB_MASTER_KEY); {_CREATE_HINT}")
-
-    stored = _store_key_id(store)
-    if pending is not None and settings.master_key_file is not None:
-        if stored == key_id(pending):  # the store committed the rotation; finish it
-            _install_pending(settings.master_key_file)
-            key = pending
-        else:  # the rotation never committed; the old key is still the one
-            _pending(settings.master_key_file).unlink()
     vault = Vault(key)
+    stored = _store_key_id(store)
     if stored is None:
         with store.begin() as conn:
             _set_store_key_id(conn, vault.primary_id)
@@ -199,27 +244,45 @@ class Rotation:
 
 
 def rotate(settings: Settings, store: Store) -> Rotation:
-    """Re-encrypt every stored credential under a new master key and install that key."""
-    if settings.master_key_file is None:
+    """Re-encrypt every stored credential under a new master key and install that key.
+
+    Order matters: the new key is on disk (``<file>.new``) before the store changes, the store
+    changes in one transaction, and the key file is replaced only after that commits. The key
+    lock keeps other hub processes from repairing the files mid-way; the rows are locked so a
+    credential saved during the rotation (a refreshed token) is re-encrypted, not overwritten.
+    """
+    path = settings.master_key_file
+    if path is None:
         raise ConfigError(
             "key rotation needs KPIHUB_MASTER_KEY_FILE (the new key is written there); "
             "move the key from KPIHUB_MASTER_KEY into a file first"
         )
-    old = open_vault(settings, store)
-    path = settings.master_key_file
-    new_key = Fernet.generate_key()
-    _write_secret_file(_pending(path), new_key + b"\n")
-    both = Vault(new_key, _read_key_file(path))
-    count = 0
-    with store.begin() as conn:
-        rows = conn.execute(select(connections.c.id, connections.c.credentials)).all()
-        for row in rows:
-            if row.credentials is None:
-                continue
-            values = old.decrypt(row.credentials)
-            conn.execute(
-                update(connections).where(connections.c.id == row.id).values(credentials=both.encrypt(values))
-            )
-            count += 1
-        _set_store_key_id(conn, both.primary_id)
-    return Rotation(old.primary_id, both.primary_id, count, _install_pending(path))
+    with _key_lock(path):
+        _settle_key_files(path, store)
+        old = _checked_vault(settings, store)
+        new_key = Fernet.generate_key()
+        _write_secret_file(_pending(path), new_key + b"\n")
+        new = Vault(new_key)
+        count = 0
+        with store.begin() as conn:
+            conn.execute(select(vault_state.c.key_id).where(vault_state.c.id == 1).with_for_update())
+            rows = conn.execute(
+                select(connections.c.id, connections.c.credentials)
+                .where(connections.c.credentials.is_not(None))
+                .with_for_update()
+            ).all()
+            for row in rows:
+                values = old.decrypt(row.credentials)
+                conn.execute(
+                    update(connections)
+                    .where(connections.c.id == row.id)
+                    .values(credentials=new.encrypt(values))
+                )
+                count += 1
+            _set_store_key_id(conn, new.primary_id)
+        return Rotation(old.primary_id, new.primary_id, count, _install_pending(path))
+
+
+def current_key_id(conn: Connection) -> str | None:
+    """The id of the key the store's credentials are under, read inside ``conn``'s transaction."""
+    return conn.execute(select(vault_state.c.key_id).where(vault_state.c.id == 1)).scalar_one_or_none()

@@ -99,7 +99,7 @@ class Stream(ABC):
     def mapping(self) -> dict[str, Any]:
         """The default field mapping shipped with the plugin, as data."""
         if self.default_mapping is None:
-            return {"targets": {}}
+            return {"version": 1, "targets": {}}
         package = type(self.source).__module__.rpartition(".")[0] or type(self.source).__module__
         text = resources.files(package).joinpath(self.default_mapping).read_text(encoding="utf-8")
         loaded: dict[str, Any] = json.loads(text)

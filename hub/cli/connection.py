@@ -7,6 +7,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -116,7 +117,7 @@ def _report(result: RunResult, what: str) -> None:
         console.print(f"  {stream}: data up to {latest}")
     for error in result.errors:
         where = f"{error['stream']}: " if "stream" in error else ""
-        err_console.print(f"[red]error:[/] {where}{error['error']}", highlight=False, markup=True)
+        err_console.print(f"[red]error:[/] {escape(where + error['error'])}", highlight=False)
     if result.status != "succeeded":
         raise typer.Exit(1)
 
@@ -148,6 +149,9 @@ def sync(
 @guarded
 def remap(
     name: Annotated[str, typer.Argument(help="The connection whose standard rows to re-derive.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even if records that map today would be quarantined.")
+    ] = False,
     tenant: TenantOption = "default",
 ) -> None:
     """Re-derive standard rows from kept raw records under the current mappings; fetch nothing."""
@@ -155,7 +159,7 @@ def remap(
     try:
         info = get_connection(ctx.ready_store, name, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
-        result = remap_connection(ctx.ready_store, info, source)
+        result = remap_connection(ctx.ready_store, info, source, force=force)
         asyncio.run(source.aclose())
     finally:
         ctx.close()

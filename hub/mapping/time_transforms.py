@@ -23,8 +23,19 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROS_PER_UNIT = {"epoch_seconds": 1_000_000, "epoch_millis": 1_000}
 
 
+_PROBE = dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+
+
 def _check_format(value: str | None, *, epoch: bool) -> str | None:
-    if value is None or "%" in value or (epoch and value in _MICROS_PER_UNIT):
+    if value is None or (epoch and value in _MICROS_PER_UNIT):
+        return value
+    if "%" in value:
+        # A directive strptime does not know fails on every record; catch it when the mapping
+        # is saved: a format must read back what it writes.
+        try:
+            dt.datetime.strptime(_PROBE.strftime(value), value)
+        except ValueError as exc:
+            raise ValueError(f"format {value!r} cannot be read with strptime: {exc}") from None
         return value
     choices = "a strptime format such as '%Y-%m-%d %H:%M:%S'"
     if epoch:

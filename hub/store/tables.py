@@ -198,14 +198,20 @@ def _column_type(annotation: object, info: FieldInfo) -> tuple[TypeEngine[typing
 
 
 def _standard_table(record: type[StandardRecord]) -> Table:
-    columns = [Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True)]
+    columns: list[Column[typing.Any]] = [Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True)]
     for name, info in record.model_fields.items():
         sql_type, nullable = _column_type(info.annotation, info)
         in_key = name in record.natural_key
         columns.append(Column(name, sql_type, primary_key=in_key, nullable=nullable and not in_key))
-    columns.append(Column("connection_id", Id, nullable=True, comment="lineage: which connection wrote it"))
-    columns.append(Column("ingested_at", UtcDateTime(), nullable=False))
-    return Table(record.table, metadata, *columns)
+    columns += [
+        Column("connection_id", Id, nullable=True, comment="lineage: the connection that wrote the row"),
+        Column("source_stream", String(64), nullable=True, comment="lineage: the stream it came from"),
+        Column("source_key", String(255), nullable=True, comment="lineage: the raw record it came from"),
+        Column("ingested_at", UtcDateTime(), nullable=False),
+    ]
+    # Finds the rows a raw record derived, to replace them when it arrives again or is remapped.
+    lineage = Index(None, "connection_id", "source_stream", "source_key")
+    return Table(record.table, metadata, *columns, lineage)
 
 
 standard_tables: dict[str, Table] = {name: _standard_table(cls) for name, cls in STANDARD_RECORDS.items()}

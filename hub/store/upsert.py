@@ -13,14 +13,17 @@ __all__ = ["upsert"]
 _BATCH = 500
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
-    """Write ``rows`` into ``table``; a row whose primary key exists replaces the old values.
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str] | None = None
+) -> int:
+    """Write ``rows`` into ``table``; a row whose key exists replaces the old values.
 
+    ``key`` names the columns of a unique constraint to match on (default: the primary key).
     Returns the number of rows given. Rows must all carry the same columns.
     """
     if not rows:
         return 0
-    key = [c.name for c in table.primary_key.columns]
+    key = list(key) if key is not None else [c.name for c in table.primary_key.columns]
     dialect = conn.dialect.name
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]

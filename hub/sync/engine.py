@@ -14,16 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, delete, select, update
 
-from sdk import Checkpoint, CredentialError, KpihubError, RawRecord, Source, Stream, standard_record
+from sdk import (
+    Checkpoint,
+    ConfigError,
+    CredentialError,
+    KpihubError,
+    MappingError,
+    RawRecord,
+    Source,
+    Stream,
+    secret_field_names,
+    standard_record,
+)
 
 from ..connections import ConnectionInfo, audit
+from ..errors import describe_validation
 from ..mapping import CompiledMapping
 from ..mapping_versions import effective_mapping
 from ..store import Store, inserted_id, upsert
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
-from .landing import PageResult, collect_rows, derive, land, write_rows
+from .landing import PageResult, RowBatch, derive, land
 
 __all__ = ["Progress", "RunResult", "remap_connection", "sync_connection"]
 
@@ -187,39 +200,51 @@ async def sync_connection(
     """
     kind = "full_refresh" if full_refresh else "sync"
     result = _start_run(store, info, kind)
-    _ensure_shop(store, info, source)
     try:
+        _ensure_shop(store, info, source)
         for stream in source.streams():
             try:
                 await _sync_stream(
                     store, info, source, stream, result, full_refresh=full_refresh, progress=progress
                 )
-            except KpihubError as exc:
-                result.errors.append(
-                    {
-                        "stream": stream.name,
-                        "error": str(exc),
-                        "kind": type(exc).__name__,
-                        "transient": exc.transient,
-                    }
-                )
-            except Exception as exc:
-                log.debug("stream %s of connection %s raised", stream.name, info.name, exc_info=True)
-                result.errors.append(
-                    {
-                        "stream": stream.name,
-                        "error": f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}",
-                        "kind": "PluginBug",
-                        "transient": False,
-                    }
-                )
+            except Exception as exc:  # noqa: BLE001 - any failure fails its stream, not the hub
+                result.errors.append(_failure(exc, info, source, stream.name))
                 if isinstance(exc, CredentialError):
                     break
+    except Exception as exc:  # noqa: BLE001 - failing before the first stream fails the run
+        result.errors.append(_failure(exc, info, source, None))
     finally:
         await source.aclose()
+    # A crash (a BaseException) skips this: the run stays "running" until the next run of the
+    # connection marks it interrupted.
     result.status = "succeeded" if not result.errors else ("failed" if result.rows_read == 0 else "partial")
     _finish_run(store, info, result, kind)
     return result
+
+
+def _failure(exc: Exception, info: ConnectionInfo, source: Source, stream: str | None) -> dict[str, Any]:
+    """How a failure is recorded: its class decides retries; its text is cleared of secrets."""
+    if isinstance(exc, KpihubError):
+        message, kind, transient = str(exc), type(exc).__name__, exc.transient
+    else:
+        log.debug("stream %s of connection %s raised", stream, info.name, exc_info=True)
+        message = f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}"
+        kind, transient = "PluginBug", False
+    return {"stream": stream, "error": redact(message, source), "kind": kind, "transient": transient}
+
+
+def redact(text: str, source: Source) -> str:
+    """``text`` with every secret value of the source's credentials masked.
+
+    A plugin's own exception may quote a URL or a response that carries a token; masking the
+    values the hub knows to be secret keeps them out of the run record and the terminal.
+    """
+    for name in secret_field_names(type(source.credentials)):
+        value = getattr(source.credentials, name)
+        secret = value.get_secret_value() if value is not None else ""
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
@@ -237,7 +262,11 @@ def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
             )
         ).first()
         if exists is None:
-            row = standard_record("shops").model_validate(defaults).model_dump()
+            try:
+                row = standard_record("shops").model_validate(defaults).model_dump()
+            except ValidationError as exc:
+                problems = "; ".join(f"{path}: {why}" for path, why in describe_validation(exc))
+                raise ConfigError(f"connection {info.name!r} has an invalid shop: {problems}") from None
             conn.execute(
                 shops.insert().values(
                     **row, tenant_id=info.tenant_id, connection_id=info.id, ingested_at=_now()
@@ -245,29 +274,34 @@ def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
             )
 
 
-def remap_connection(store: Store, info: ConnectionInfo, source: Source) -> RunResult:
+def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, force: bool = False) -> RunResult:
     """Re-derive the connection's standard rows from its kept raw records; fetch nothing.
 
-    In one transaction: the rows this connection wrote to any table its mappings target are
-    deleted and derived again from raw under the mappings now in force, and each raw record's
-    quarantine error is updated. If any mapping is invalid, nothing changes.
+    In one transaction: every row the connection's streams derived is deleted and derived
+    again from raw under the mappings now in force, and each raw record's quarantine error is
+    updated. If a mapping is invalid, or (unless ``force``) would quarantine records that map
+    today, nothing changes.
     """
     result = _start_run(store, info, "remap")
     defaults = source.mapping_defaults()
     try:
         with store.begin() as conn:
-            mappings = {
-                stream.name: effective_mapping(conn, info.id, stream)[1] for stream in source.streams()
-            }
-            for table in sorted({t for m in mappings.values() for t in m.tables}):
-                target = standard_tables[table]
+            streams = source.streams()
+            mappings = {stream.name: effective_mapping(conn, info.id, stream)[1] for stream in streams}
+            for target in standard_tables.values():
                 conn.execute(
                     delete(target).where(
-                        target.c.tenant_id == info.tenant_id, target.c.connection_id == info.id
+                        target.c.connection_id == info.id, target.c.source_stream.in_(list(mappings))
                     )
                 )
+            regressions = 0
             for stream, mapping in mappings.items():
-                _remap_stream(conn, info, stream, mapping, defaults, result)
+                regressions += _remap_stream(conn, info, stream, mapping, defaults, result)
+            if regressions and not force:
+                raise MappingError(
+                    f"the mappings in force would quarantine {regressions} record(s) that map today; "
+                    "nothing was changed: check them with `kpihub mapping preview`, or remap with --force"
+                )
     except KpihubError as exc:
         result = RunResult(run_id=result.run_id, errors=[{"error": str(exc), "kind": type(exc).__name__}])
     result.status = "succeeded" if not result.errors else "failed"
@@ -282,12 +316,12 @@ def _remap_stream(
     mapping: CompiledMapping,
     defaults: dict[str, Any],
     result: RunResult,
-) -> None:
-    last_id = 0
-    now = _now()
+) -> int:
+    """Derive one stream's rows again; return how many records map no longer."""
+    last_id, regressions = 0, 0
     while True:
-        batch = conn.execute(
-            select(raw_records.c.id, raw_records.c.data, raw_records.c.error)
+        rows = conn.execute(
+            select(raw_records.c.id, raw_records.c.record_key, raw_records.c.data, raw_records.c.error)
             .where(
                 raw_records.c.connection_id == info.id,
                 raw_records.c.stream == stream,
@@ -296,20 +330,21 @@ def _remap_stream(
             .order_by(raw_records.c.id)
             .limit(_REMAP_BATCH)
         ).all()
-        if not batch:
-            return
-        page = PageResult(read=len(batch))
-        by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
-        for row in batch:
+        if not rows:
+            return regressions
+        page = PageResult(read=len(rows))
+        batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now())
+        for row in rows:
             derived = derive(mapping, row.data, defaults)
-            if derived.error:
-                page.rejected += 1
-            else:
-                collect_rows(by_table, derived.rows, tenant_id=info.tenant_id, connection_id=info.id, now=now)
+            batch.add(row.record_key, [] if derived.error else derived.rows)
+            page.rejected += bool(derived.error)
+            regressions += bool(derived.error and row.error is None)
             if derived.error != row.error:
                 conn.execute(
                     update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error)
                 )
-        page.written = write_rows(conn, by_table)
+        # The stream's old rows are already gone, so there is nothing to replace.
+        page.written = batch.write(conn, ())
+        page.latest = batch.latest
         result.add(stream, page)
-        last_id = batch[-1].id
+        last_id = rows[-1].id

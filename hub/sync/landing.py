@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jmespath
 from pydantic import ValidationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete
 
 from sdk import MappingError, RawRecord, standard_record
 
@@ -25,7 +25,9 @@ from ..mapping import CompiledMapping
 from ..store import upsert
 from ..store.tables import raw_records, standard_tables
 
-__all__ = ["Derived", "PageResult", "collect_rows", "derive", "land", "record_key", "write_rows"]
+__all__ = ["Derived", "PageResult", "RowBatch", "derive", "land", "record_key"]
+
+_DELETE_BATCH = 500
 
 
 @dataclass
@@ -104,54 +106,83 @@ def land(
     defaults: dict[str, Any],
     records: Sequence[RawRecord],
 ) -> PageResult:
-    """Keep ``records`` as raw JSON and upsert the standard rows they map to."""
+    """Keep ``records`` as raw JSON and make the standard rows they derive current.
+
+    Rows these records derived before are replaced, not merely updated: an order re-sent
+    without one of its lines loses that line's row, and a record that is now quarantined
+    loses its rows, exactly as ``remap`` would leave them.
+    """
     now = dt.datetime.now(dt.UTC)
+    # A page may repeat a record (platforms re-send updated ones); the last copy wins.
+    latest_copy = {record_key(primary_key, raw): raw for raw in records}
     result = PageResult(read=len(records))
-    raws: dict[str, dict[str, Any]] = {}
-    by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
-    for raw in records:
-        key, key_problem = record_key(primary_key, raw)
+    batch = RowBatch(tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now)
+    raws = []
+    for (key, key_problem), raw in latest_copy.items():
         derived = derive(mapping, raw, defaults)
         error = key_problem or derived.error
-        raws[key] = {
-            "connection_id": connection_id,
-            "stream": stream,
-            "partition_key": partition_key,
-            "record_key": key,
-            "data": raw,
-            "fetched_at": now,
-            "run_id": run_id,
-            "error": error,
-        }
-        if error:
-            result.rejected += 1
-            continue
-        collect_rows(by_table, derived.rows, tenant_id=tenant_id, connection_id=connection_id, now=now)
-    # A page may repeat a record (platforms re-send updated ones); the last copy wins.
-    upsert(conn, raw_records, list(raws.values()))
-    result.written = write_rows(conn, by_table)
-    for table, rows in by_table.items():
-        for row in rows.values():
-            latest = _latest_time(table, row)
-            if latest and (result.latest is None or latest > result.latest):
-                result.latest = latest
+        raws.append(
+            {
+                "connection_id": connection_id,
+                "stream": stream,
+                "partition_key": partition_key,
+                "record_key": key,
+                "data": raw,
+                "fetched_at": now,
+                "run_id": run_id,
+                "error": error,
+            }
+        )
+        batch.add(key, [] if error else derived.rows)
+        result.rejected += bool(error)
+    upsert(conn, raw_records, raws, key=("connection_id", "stream", "record_key"))
+    result.written = batch.write(conn, mapping.tables)
+    result.latest = batch.latest
     return result
 
 
-def collect_rows(
-    by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
-    rows: list[tuple[str, dict[str, Any]]],
-    *,
-    tenant_id: int,
-    connection_id: int,
-    now: dt.datetime,
-) -> None:
-    for table, values in rows:
-        row = {**values, "tenant_id": tenant_id, "connection_id": connection_id, "ingested_at": now}
-        key = tuple(row[c] for c in standard_record(table).natural_key)
-        by_table.setdefault(table, {})[key] = row
+class RowBatch:
+    """Standard rows derived from a batch of raw records, with their lineage.
 
+    Each row carries the connection, stream and raw record key it came from; ``write``
+    deletes what the batch's raw records derived before, then upserts the new rows.
+    """
 
-def write_rows(conn: Connection, by_table: dict[str, dict[tuple[Any, ...], dict[str, Any]]]) -> int:
-    """Upsert rows grouped by table (already unique by natural key); return how many."""
-    return sum(upsert(conn, standard_tables[table], list(rows.values())) for table, rows in by_table.items())
+    def __init__(self, *, tenant_id: int, connection_id: int, stream: str, now: dt.datetime) -> None:
+        self.tenant_id = tenant_id
+        self.connection_id = connection_id
+        self.stream = stream
+        self.now = now
+        self.keys: list[str] = []
+        self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+        self.latest: dt.datetime | None = None
+
+    def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        self.keys.append(source_key)
+        for table, values in rows:
+            row = {
+                **values,
+                "tenant_id": self.tenant_id,
+                "connection_id": self.connection_id,
+                "source_stream": self.stream,
+                "source_key": source_key,
+                "ingested_at": self.now,
+            }
+            self.rows.setdefault(table, {})[tuple(row[c] for c in standard_record(table).natural_key)] = row
+            latest = _latest_time(table, row)
+            if latest and (self.latest is None or latest > self.latest):
+                self.latest = latest
+
+    def write(self, conn: Connection, replaced_tables: Iterable[str]) -> int:
+        """Replace the rows these raw records derived in ``replaced_tables``; return rows written."""
+        for table in sorted(set(replaced_tables) | set(self.rows)):
+            target = standard_tables[table]
+            for start in range(0, len(self.keys), _DELETE_BATCH):
+                conn.execute(
+                    delete(target).where(
+                        target.c.connection_id == self.connection_id,
+                        target.c.source_stream == self.stream,
+                        target.c.source_key.in_(self.keys[start : start + _DELETE_BATCH]),
+                    )
+                )
+        return sum(upsert(conn, standard_tables[t], list(rows.values())) for t, rows in self.rows.items())

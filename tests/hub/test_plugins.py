@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.plugins import load_plugins
-from sdk import MetricDefinition, MetricProvider, NotFound, PluginError, Sink, Source, TableBatch, hookimpl
+from sdk import MetricDefinition, MetricProvider, NotFound, Sink, Source, TableBatch, hookimpl
 
 
 def _entry_point(name, value):
@@ -207,10 +207,37 @@ def test_wrong_kind_of_registration_is_a_load_error():
     assert registry.metric_providers == {}
 
 
-def test_unknown_hook_is_refused():
+def test_unknown_hook_disables_only_that_plugin():
     @hookimpl
     def register_sourcez(register):
         pass
 
-    with pytest.raises(PluginError, match="register_sourcez"):
-        load_plugins(entry_points=[], extra=[("typo", _module("typo", register_sourcez=register_sourcez))])
+    typo = _module("typo", register_sourcez=register_sourcez)
+    registry = load_plugins(entry_points=[], extra=[("typo", typo), ("fakeshop", fakeshop)])
+    error = next(p for p in registry.plugins if p.name == "typo").error
+    assert "register_sourcez" in error and "does not define" in error
+    assert set(registry.sources) == {"files", "fakeshop"}
+
+
+def test_plugin_that_exits_at_import_is_recorded(monkeypatch):
+    class Exiting(types.ModuleType):
+        def __getattr__(self, name):
+            raise SystemExit(3)
+
+    monkeypatch.setitem(sys.modules, "kpihub_exiting", Exiting("kpihub_exiting"))
+    registry = load_plugins(entry_points=[_entry_point("exiting", "kpihub_exiting:plugin")])
+    assert "SystemExit" in next(p for p in registry.plugins if p.name == "exiting").error
+    assert "files" in registry.sources
+
+
+def test_same_entry_point_name_from_two_distributions(fake_dist):
+    other = fake_dist / "kpihub_fakeshop_fork-2.0.dist-info"
+    other.mkdir()
+    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: kpihub-fakeshop-fork\nVersion: 2.0\n")
+    (other / "entry_points.txt").write_text("[kpihub]\nfakeshop = fakeshop\n")
+    registry = load_plugins()
+    rows = [p for p in registry.plugins if p.name == "fakeshop"]
+    assert len(rows) == 2
+    [failed] = [p for p in rows if p.error]
+    assert "kpihub-fakeshop" in failed.error and "kpihub-fakeshop-fork" in failed.error
+    assert registry.sources["fakeshop"] is fakeshop.FakeShopSource
