@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import types
 
 import pytest
 import sqlalchemy as sa
 from fakeshop import data
 from fakeshop.source import Interrupted
 
-from hub.connections import open_source
+from hub.connections import add_connection, get_connection, open_source
+from hub.plugins import load_plugins
 from hub.store.tables import raw_records, standard_tables, stream_states, sync_runs
 from hub.sync import sync_connection
+from sdk import CredentialError, Source, Stream, hookimpl
 
 OPTIONS = {"shop_id": "S1", "seed": 7, "orders": 23, "page_size": 5}
 
@@ -120,3 +123,98 @@ def test_failing_stream_is_recorded(hub, connect):
     assert result.status == "partial"
     assert result.errors[0]["transient"] is True and "maintenance" in result.errors[0]["error"]
     assert_equals_truth(hub)
+
+
+def test_refetched_records_replace_what_they_derived(hub, connect, monkeypatch):
+    """A full refresh re-sends every record; changed ones replace their rows, nothing doubles."""
+    info = connect()
+    _sync(hub, info)
+    changed = data.orders(7, 23)
+    dropped_line = changed[3]["items"].pop()
+    changed[3]["total"]["amount"] = "1.00"
+    changed[8]["status"] = "Teleported"  # now fails mapping: its old rows must go too
+    monkeypatch.setattr(data, "orders", lambda seed, count: changed)
+
+    source = open_source(hub.ready_store, hub.vault, hub.registry, info)
+    result = asyncio.run(sync_connection(hub.ready_store, info, source, full_refresh=True))
+
+    assert (result.status, result.rows_read, result.rows_rejected) == ("succeeded", 23, 1)
+    orders, items = _standard(hub, "orders"), _standard(hub, "order_items")
+    assert orders[("fakeshop", "S1", changed[3]["id"])]["gross_amount"] == 1
+    assert ("fakeshop", "S1", changed[3]["id"], dropped_line["line"]) not in items
+    assert ("fakeshop", "S1", changed[8]["id"]) not in orders
+    expected = data.truth([o for i, o in enumerate(changed) if i != 8], shop_id="S1")
+    assert set(items) == set(expected["order_items"])
+    with hub.ready_store.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar() == 23
+
+
+class _TwoStreams(Source):
+    """A source whose first stream's credentials are refused."""
+
+    name = "twostreams"
+    platform = "twostreams"
+
+    def streams(self):
+        outer = self
+
+        class Refused(Stream):
+            name = "refused"
+            primary_key = ("id",)
+
+            def mapping(self):
+                return {"version": 1, "targets": {"teams": {"fields": {"team_id": "id", "name": "name"}}}}
+
+            async def read(self, partition, state):
+                raise CredentialError("connection 'two': the platform revoked the refresh token")
+                yield  # an async generator
+
+        class Never(Refused):
+            name = "never"
+
+            async def read(self, partition, state):
+                outer.reached_second = True
+                return
+                yield
+
+        return [Refused(self), Never(self)]
+
+
+def test_credential_error_stops_the_connection(hub):
+    hub.__dict__["registry"] = load_plugins(
+        entry_points=[],
+        extra=[
+            ("two", types.SimpleNamespace(register_sources=hookimpl(lambda register: register(_TwoStreams))))
+        ],
+    )
+    add_connection(
+        hub.ready_store, hub.vault, hub.registry, name="two", plugin="twostreams", options={}, credentials={}
+    )
+    info = get_connection(hub.ready_store, "two")
+    source, result = _sync(hub, info)
+    assert result.status == "failed"
+    assert [e["stream"] for e in result.errors] == ["refused"]
+    assert result.errors[0]["kind"] == "CredentialError" and result.errors[0]["transient"] is False
+    assert not getattr(source, "reached_second", False)
+
+
+def test_plugin_exception_is_recorded_without_the_secret(hub, connect, monkeypatch):
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", "0,1")
+    monkeypatch.setenv("FAKESHOP_CRASH_WITH", "leak")
+    info = connect(credentials={"seller_id": "A1", "api_key": "sk-LEAKY-9d2c"})
+    _, result = _sync(hub, info)
+    [error] = result.errors
+    assert error["kind"] == "PluginBug"
+    assert "access_token=***" in error["error"] and "sk-LEAKY-9d2c" not in error["error"]
+    with hub.ready_store.begin() as conn:
+        stored = conn.execute(sa.select(sync_runs.c.errors)).scalar_one()
+    assert "sk-LEAKY-9d2c" not in str(stored)
+
+
+def test_invalid_shop_option_fails_the_run_cleanly(hub, connect):
+    info = connect(options={**OPTIONS, "shop_id": "S" * 200})
+    _, result = _sync(hub, info)
+    assert result.status == "failed"
+    assert "invalid shop" in result.errors[0]["error"] and "shop_id" in result.errors[0]["error"]
+    with hub.ready_store.begin() as conn:
+        assert conn.execute(sa.select(sync_runs.c.status)).scalar_one() == "failed"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -109,3 +111,61 @@ def test_rotation_needs_a_key_file(hub, key_file, monkeypatch):
     monkeypatch.setenv("KPIHUB_MASTER_KEY", key_file.read_text().strip())
     with pytest.raises(ConfigError, match="KPIHUB_MASTER_KEY_FILE"):
         rotate(Settings(), hub.ready_store)
+
+
+def test_rotation_interrupted_between_the_renames_loses_nothing(hub, connect, key_file):
+    connect(credentials=CREDENTIALS)
+    real_replace = os.replace
+
+    def crash(src, dst):
+        if str(src).endswith(".new"):
+            raise KeyboardInterrupt("power cut between the renames")
+        return real_replace(src, dst)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vault_module.os, "replace", crash)
+        with pytest.raises(KeyboardInterrupt):
+            rotate(Settings(), hub.ready_store)
+    assert not key_file.exists(), "the crash left no key file in place"
+
+    assert _api_key(hub) == CREDENTIALS["api_key"]
+    assert key_file.exists() and not key_file.with_name(key_file.name + ".new").exists()
+
+
+def test_hub_started_during_a_rotation_waits_for_it(hub, connect, key_file):
+    """Another process opening the vault mid-rotation must not touch the pending key."""
+    connect(credentials=CREDENTIALS)
+    opened = {}
+    real_set = vault_module._set_store_key_id
+
+    def open_elsewhere():
+        opened["vault"] = open_vault(Settings(), hub.ready_store)
+
+    def during_commit(conn, kid):
+        other = threading.Thread(target=open_elsewhere)
+        other.start()
+        other.join(timeout=0.5)
+        opened["waited"] = other.is_alive()
+        opened["thread"] = other
+        real_set(conn, kid)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vault_module, "_set_store_key_id", during_commit)
+        done = rotate(Settings(), hub.ready_store)
+    opened["thread"].join(timeout=10)
+
+    assert opened["waited"], "the other process waited for the rotation's key lock"
+    assert opened["vault"].primary_id == done.new_key_id
+    assert _api_key(hub) == CREDENTIALS["api_key"]
+
+
+def test_token_saved_after_a_rotation_is_encrypted_under_the_new_key(hub, connect):
+    """A sync that refreshes a token after someone rotated the key must not strand it."""
+    info = connect(credentials=CREDENTIALS)
+    source = open_source(hub.ready_store, hub.vault, hub.registry, info)  # vault of the old key
+    rotate(Settings(), hub.ready_store)
+
+    refreshed = source.Credentials(seller_id="A1", api_key="sk-refreshed-after-rotation")
+    asyncio.run(source.context.save_credentials(refreshed))
+
+    assert _api_key(hub) == "sk-refreshed-after-rotation"
