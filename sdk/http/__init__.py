@@ -1,0 +1,37 @@
+"""The HTTP toolkit every connector is built on: rate budgets, auth hooks, retries, paging.
+
+``ApiClient`` wraps ``httpx.AsyncClient`` with an injectable transport; ``Auth`` subclasses
+authorise and sign requests and renew tokens; ``RateBudgets`` throttles before the platform
+does; paginators walk listings; ``Redactor`` keeps secrets out of logs and errors.
+"""
+
+from __future__ import annotations
+
+from .auth import Auth, HeaderToken, NoAuth, OAuthRefresh, TokenSet, hmac_sha256_hex
+from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
+from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
+from .ratelimit import RateBudgets, RateLimit, TokenBucket
+from .redact import MASK, Redactor
+
+__all__ = [
+    "MASK",
+    "ApiClient",
+    "Auth",
+    "Classifier",
+    "CursorPaginator",
+    "HeaderToken",
+    "NextTokenPaginator",
+    "NoAuth",
+    "OAuthRefresh",
+    "PageNumberPaginator",
+    "Paginator",
+    "RateBudgets",
+    "RateLimit",
+    "Redactor",
+    "RetryPolicy",
+    "TokenBucket",
+    "TokenSet",
+    "hmac_sha256_hex",
+    "parse_retry_after",
+    "time_windows",
+]
