@@ -36,11 +36,13 @@ class Partition:
     """An independently resumable slice of a stream, e.g. one marketplace or one shop.
 
     ``key`` identifies the partition's saved state; ``params`` is whatever the stream needs to
-    read it.
+    read it; ``defaults`` are values mapped rows of this partition take where the mapping
+    leaves them out (e.g. the ``shop_id`` of a marketplace), over the source's own defaults.
     """
 
     key: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

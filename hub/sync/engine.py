@@ -139,12 +139,17 @@ async def _sync_stream(
 ) -> None:
     with store.begin() as conn:
         _, mapping = effective_mapping(conn, info.id, stream)
-    defaults = source.mapping_defaults()
     for partition in stream.partitions():
+        defaults = {**source.mapping_defaults(), **partition.defaults}
         state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
         buffer: list[RawRecord] = []
 
-        def commit(new_state: dict[str, Any], pending: list[RawRecord], key: str = partition.key) -> None:
+        def commit(
+            new_state: dict[str, Any],
+            pending: list[RawRecord],
+            key: str = partition.key,
+            defaults: dict[str, Any] = defaults,
+        ) -> None:
             with store.begin() as conn:
                 page = land(
                     conn,
@@ -248,22 +253,30 @@ def redact(text: str, source: Source) -> str:
 
 
 def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
-    """Give the connection's shop a row in the shop dimension if it has none yet."""
-    defaults = source.mapping_defaults()
-    if "shop_id" not in defaults:
-        return
+    """Give each shop the connection covers a row in the shop dimension if it has none yet."""
+    base = source.mapping_defaults()
+    wanted = [base] + [{**base, **p.defaults} for stream in source.streams() for p in stream.partitions()]
     shops = standard_tables["shops"]
+    seen: set[tuple[str, str]] = set()
     with store.begin() as conn:
-        exists = conn.execute(
-            select(shops.c.shop_id).where(
-                shops.c.tenant_id == info.tenant_id,
-                shops.c.platform == defaults["platform"],
-                shops.c.shop_id == defaults["shop_id"],
-            )
-        ).first()
-        if exists is None:
+        for defaults in wanted:
+            key = (defaults.get("platform"), defaults.get("shop_id"))
+            if key[1] is None or key in seen:
+                continue
+            seen.add(key)  # type: ignore[arg-type]
+            exists = conn.execute(
+                select(shops.c.shop_id).where(
+                    shops.c.tenant_id == info.tenant_id, shops.c.platform == key[0], shops.c.shop_id == key[1]
+                )
+            ).first()
+            if exists is not None:
+                continue
             try:
-                row = standard_record("shops").model_validate(defaults).model_dump()
+                row = (
+                    standard_record("shops")
+                    .model_validate({k: defaults[k] for k in ("platform", "shop_id")})
+                    .model_dump()
+                )
             except ValidationError as exc:
                 problems = "; ".join(f"{path}: {why}" for path, why in describe_validation(exc))
                 raise ConfigError(f"connection {info.name!r} has an invalid shop: {problems}") from None
@@ -295,8 +308,15 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
                     )
                 )
             regressions = 0
-            for stream, mapping in mappings.items():
-                regressions += _remap_stream(conn, info, stream, mapping, defaults, result)
+            for stream in streams:
+                # Raw records keep their partition key; its defaults apply as they did at sync.
+                by_partition: dict[str | None, dict[str, Any]] = {
+                    p.key: {**defaults, **p.defaults} for p in stream.partitions()
+                }
+                by_partition[None] = defaults  # a partition the source no longer lists
+                regressions += _remap_stream(
+                    conn, info, stream.name, mappings[stream.name], by_partition, result
+                )
             if regressions and not force:
                 raise MappingError(
                     f"the mappings in force would quarantine {regressions} record(s) that map today; "
@@ -314,14 +334,20 @@ def _remap_stream(
     info: ConnectionInfo,
     stream: str,
     mapping: CompiledMapping,
-    defaults: dict[str, Any],
+    defaults: dict[str | None, dict[str, Any]],
     result: RunResult,
 ) -> int:
     """Derive one stream's rows again; return how many records map no longer."""
     last_id, regressions = 0, 0
     while True:
         rows = conn.execute(
-            select(raw_records.c.id, raw_records.c.record_key, raw_records.c.data, raw_records.c.error)
+            select(
+                raw_records.c.id,
+                raw_records.c.record_key,
+                raw_records.c.partition_key,
+                raw_records.c.data,
+                raw_records.c.error,
+            )
             .where(
                 raw_records.c.connection_id == info.id,
                 raw_records.c.stream == stream,
@@ -335,7 +361,7 @@ def _remap_stream(
         page = PageResult(read=len(rows))
         batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now())
         for row in rows:
-            derived = derive(mapping, row.data, defaults)
+            derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]))
             batch.add(row.record_key, [] if derived.error else derived.rows)
             page.rejected += bool(derived.error)
             regressions += bool(derived.error and row.error is None)
