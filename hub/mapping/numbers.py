@@ -12,8 +12,10 @@ import decimal
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from pydantic import Field, field_validator
+from jmespath.parser import ParsedResult
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from .problems import compile_jmespath
 from .transforms import NoArgs, Transform, TransformArgs
 
 __all__ = ["NUMBER_TRANSFORMS", "DivideArgs", "FactorArgs", "to_decimal_value"]
@@ -76,18 +78,47 @@ def _to_bool(value: Any, args: NoArgs, context: Any) -> bool:
 
 
 class FactorArgs(TransformArgs):
-    """``by``: the factor (decimal-like); ``places``: round the result to this many decimals."""
+    """``by``: the factor (decimal-like), or ``by_path``: a JMESPath on the same context whose
+    value is the factor (e.g. a line's quantity); ``places``: round the result to this many
+    decimals."""
 
-    by: Decimal
+    by: Decimal | None = None
+    by_path: str | None = None
     places: int | None = Field(default=None, ge=0, le=18)
+    _expression: ParsedResult | None = PrivateAttr(default=None)
+
+    @field_validator("by_path")
+    @classmethod
+    def _valid_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            compile_jmespath(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> FactorArgs:
+        if (self.by is None) == (self.by_path is None):
+            raise ValueError("give exactly one of `by` (a number) or `by_path` (a JMESPath)")
+        if self.by_path is not None:
+            self._expression = compile_jmespath(self.by_path)
+        return self
+
+    def factor(self, context: Any) -> Decimal:
+        """The factor for one record: ``by``, or the value ``by_path`` finds."""
+        if self._expression is None:
+            assert self.by is not None
+            return self.by
+        found = self._expression.search(context)
+        if found is None:
+            raise ValueError(f"by_path {self.by_path!r} found no value")
+        return to_decimal_value(found)
 
 
 class DivideArgs(FactorArgs):
-    """As ``FactorArgs``; ``by`` must not be zero."""
+    """As ``FactorArgs``; the divisor must not be zero."""
 
     @field_validator("by")
     @classmethod
-    def _not_zero(cls, value: Decimal) -> Decimal:
+    def _not_zero(cls, value: Decimal | None) -> Decimal | None:
         if value == 0:
             raise ValueError("cannot divide by zero")
         return value
@@ -100,11 +131,26 @@ def _rounded(value: Decimal, places: int | None) -> Decimal:
 
 
 def _multiply(value: Any, args: FactorArgs, context: Any) -> Decimal:
-    return _rounded(_CONTEXT.multiply(to_decimal_value(value), args.by), args.places)
+    return _rounded(_CONTEXT.multiply(to_decimal_value(value), args.factor(context)), args.places)
 
 
 def _divide(value: Any, args: DivideArgs, context: Any) -> Decimal:
-    return _rounded(_CONTEXT.divide(to_decimal_value(value), args.by), args.places)
+    divisor = args.factor(context)
+    if divisor == 0:
+        raise ValueError(f"cannot divide by zero ({args.by_path} is 0)")
+    return _rounded(_CONTEXT.divide(to_decimal_value(value), divisor), args.places)
+
+
+def _sum(value: Any, args: NoArgs, context: Any) -> Decimal:
+    if not isinstance(value, list):
+        raise ValueError(
+            f"sum needs a list (a projection such as `Items[].Amount`), not {type(value).__name__}"
+        )
+    total = Decimal(0)
+    for item in value:
+        if item is not None:
+            total = _CONTEXT.add(total, to_decimal_value(item))
+    return total
 
 
 NUMBER_TRANSFORMS: tuple[Transform[Any], ...] = (
@@ -113,4 +159,5 @@ NUMBER_TRANSFORMS: tuple[Transform[Any], ...] = (
     Transform("to_bool", _to_bool, NoArgs, "bool", description="true/false, 1/0, yes/no to a bool."),
     Transform("multiply", _multiply, FactorArgs, "decimal", description="Multiply by `by`."),
     Transform("divide", _divide, DivideArgs, "decimal", description="Divide by `by` (not zero)."),
+    Transform("sum", _sum, NoArgs, "decimal", description="Exact sum of a list of numbers or their text."),
 )

@@ -406,8 +406,8 @@ def test_compatible_kinds_are_accepted(field: str, spec: Any) -> None:
                     "teams": {"fields": {"team_id": {"path": "a", "transforms": ["multiply"]}, "name": "b"}}
                 },
             },
-            "targets.teams.fields.team_id.transforms[0].multiply.by",
-            "required, but not given",
+            "targets.teams.fields.team_id.transforms[0].multiply",
+            "give exactly one of `by` (a number) or `by_path`",
         ),
         (
             {

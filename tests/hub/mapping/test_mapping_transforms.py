@@ -358,3 +358,64 @@ def test_malformed_transforms_are_refused(transform: Transform[Any], words: str)
 def test_unknown_transform_lookup_lists_known_names() -> None:
     with pytest.raises(KeyError, match="did you mean 'to_decimal'"):
         default_registry().get("to_decimals")
+
+
+def test_sum_and_factor_by_path_on_a_record():
+    from decimal import Decimal as D
+
+    from hub.mapping import compile_mapping
+
+    mapping = compile_mapping(
+        {
+            "version": 1,
+            "targets": {
+                "orders": {
+                    "fields": {
+                        "order_id": "id",
+                        "status": {"const": "paid"},
+                        "currency": {"const": "USD"},
+                        "created_at": {"path": "t", "transforms": ["parse_timestamp"]},
+                        "updated_at": {"path": "t", "transforms": ["parse_timestamp"]},
+                        "gross_amount": {"path": "lines[].amount", "transforms": ["sum"]},
+                        "tax": {"path": "lines[].tax", "transforms": ["sum"]},
+                    }
+                },
+                "order_items": {
+                    "each": "lines",
+                    "fields": {
+                        "order_id": "record.id",
+                        "line_id": "item.n",
+                        "sku": "item.sku",
+                        "quantity": "item.qty",
+                        "amount": {"path": "item.amount", "transforms": ["to_decimal"]},
+                        "unit_price": {
+                            "path": "item.amount",
+                            "transforms": [{"divide": {"by_path": "item.qty"}}],
+                        },
+                        "currency": {"const": "USD"},
+                    },
+                },
+            },
+        },
+        provided=frozenset({"platform", "shop_id"}),
+    )
+    raw = {
+        "id": "o1",
+        "t": "2026-01-01T00:00:00Z",
+        "lines": [
+            {"n": "1", "sku": "A", "qty": 3, "amount": "0.30", "tax": "0.10"},
+            {"n": "2", "sku": "B", "qty": 1, "amount": "19.99", "tax": None},
+        ],
+    }
+    rows = dict.fromkeys(["orders"])
+    items = []
+    for table, row in mapping.apply(raw, {"platform": "p", "shop_id": "s"}):
+        if table == "orders":
+            rows["orders"] = row
+        else:
+            items.append(row)
+    assert rows["orders"]["gross_amount"] == D("20.29") and rows["orders"]["tax"] == D("0.10")
+    assert [i["unit_price"] for i in items] == [D("0.1"), D("19.99")]
+    zero = {**raw, "lines": [{**raw["lines"][0], "qty": 0}]}
+    with pytest.raises(Exception, match="divide by zero"):
+        mapping.apply(zero, {"platform": "p", "shop_id": "s"})
