@@ -24,6 +24,7 @@ __all__ = [
     "MappingVersion",
     "effective_mapping",
     "history",
+    "provided_fields",
     "rollback",
     "save_override",
 ]
@@ -39,6 +40,12 @@ class MappingVersion:
     note: str | None
     actor: str
     created_at: dt.datetime
+
+
+def provided_fields(stream: Stream) -> frozenset[str]:
+    """Fields the engine fills without the mapping: the connection's and the partitions' defaults."""
+    keys = {key for partition in stream.partitions() for key in partition.defaults}
+    return CONTEXT_FIELDS | keys
 
 
 def history(conn: Connection, connection_id: int, stream: str) -> list[MappingVersion]:
@@ -71,7 +78,7 @@ def effective_mapping(conn: Connection, connection_id: int, stream: Stream) -> t
             "save one with `kpihub mapping set`"
         )
     try:
-        return version, compile_mapping(merged, provided=CONTEXT_FIELDS)
+        return version, compile_mapping(merged, provided=provided_fields(stream))
     except MappingError as exc:
         where = f"mapping version {version}" if version else "the plugin's default mapping"
         raise MappingError(f"stream {stream.name!r}: {where} is invalid: {exc}", exc.problems) from exc
@@ -92,7 +99,7 @@ def save_override(
     is invalid.
     """
     merged = merge_mapping(stream.mapping(), override)
-    compile_mapping(merged, provided=CONTEXT_FIELDS)
+    compile_mapping(merged, provided=provided_fields(stream))
     current = conn.execute(
         select(func.max(mapping_versions.c.version)).where(
             mapping_versions.c.connection_id == connection_id, mapping_versions.c.stream == stream.name

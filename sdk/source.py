@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar
 
+import httpx
+
 from .options import CredentialSpec, PluginOptions
 
 __all__ = [
@@ -64,6 +66,8 @@ class SourceContext:
     connection: str
     save_credentials: Callable[[CredentialSpec], Awaitable[None]] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    transport: httpx.AsyncBaseTransport | None = None
+    """An HTTP transport for the source's clients: tests and demos route them to a simulator."""
 
 
 class Stream(ABC):

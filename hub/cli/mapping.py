@@ -13,7 +13,7 @@ from sdk import MappingError, NotFound, Source, Stream
 from ..connections import get_connection, open_source
 from ..context import HubContext
 from ..mapping import compile_mapping, merge_mapping, preview
-from ..mapping_versions import CONTEXT_FIELDS, history, rollback, save_override
+from ..mapping_versions import history, provided_fields, rollback, save_override
 from ..store.tables import raw_records
 from .app import TenantOption, app, console, guarded, hub_context
 from .files import read_mapping
@@ -104,7 +104,7 @@ def mapping_validate(
     finally:
         ctx.close()
     try:
-        compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
+        compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     except MappingError as exc:
         raise MappingError(f"the mapping is invalid: {_problems(exc)}", exc.problems) from None
     console.print("the mapping is valid")
@@ -141,7 +141,7 @@ def mapping_preview(
     finally:
         ctx.close()
     override = read_mapping(file) if file else (versions[-1].override if versions else {})
-    compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=CONTEXT_FIELDS)
+    compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     results = preview(compiled, raws, source.mapping_defaults())
     console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))
 

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,8 +137,13 @@ class ApiClient:
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        accept: Collection[int] = (),
     ) -> tuple[httpx.Response, Any]:
-        """Send one logical call, retried as needed; return the response and its decoded body."""
+        """Send one logical call, retried as needed; return the response and its decoded body.
+
+        Statuses in ``accept`` are returned, not raised, for platforms that answer a normal
+        case with an error status (Amazon Ads: 425 for a duplicate report request).
+        """
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, KpihubError) and exc.transient),
             wait=self._wait,
@@ -158,6 +163,7 @@ class ApiClient:
                     data=data,
                     headers=headers,
                     content=content,
+                    accept=accept,
                 )
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -200,12 +206,15 @@ class ApiClient:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise RateLimited(f"{endpoint}: rate limited (HTTP 429)", retry_after=retry_after)
         body = self._decode(response, endpoint)
+        if response.status_code in kwargs["accept"]:
+            return response, body
         if self.classify is not None and (error := self.classify(response, body)) is not None:
             raise error
         self._raise_for_status(response, body, endpoint)
         return response, body
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        kwargs.pop("accept", None)
         request = self.http.build_request(
             method,
             url,

@@ -1,0 +1,64 @@
+"""What an Amazon connection is configured with: one seller account in one region."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from sdk import CredentialSpec, PluginOptions
+
+from .marketplaces import MARKETPLACES
+
+__all__ = ["AmazonCredentials", "AmazonOptions"]
+
+
+class AmazonOptions(PluginOptions):
+    """A selling-partner account: its region and the marketplaces (one shop each) it sells in."""
+
+    seller_id: str = Field(min_length=1)
+    region: Literal["na", "eu", "fe"]
+    marketplaces: dict[str, str] = Field(
+        min_length=1, description="marketplace id -> the hub's shop id for that marketplace"
+    )
+    shop_id: str | None = None
+    orders_api: Literal["v0"] = "v0"
+    attribution_window: Literal[7, 14] = 14
+    start_date: dt.date | None = Field(default=None, description="first day to read; default 90 days back")
+    ads_lookback_days: int = Field(
+        default=3, ge=0, le=60, description="ad days re-read: Amazon restates them"
+    )
+    report_poll_seconds: float = Field(default=30.0, gt=0)
+    report_max_wait_seconds: float = Field(default=3 * 3600.0, gt=0)
+    sp_api_url: str | None = None
+    ads_url: str | None = None
+    lwa_url: str | None = None
+
+    @field_validator("marketplaces")
+    @classmethod
+    def _known_marketplaces(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(MARKETPLACES))
+        if unknown:
+            raise ValueError(f"unknown marketplace ids {unknown}; known: {sorted(MARKETPLACES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_region(self) -> AmazonOptions:
+        elsewhere = [m for m in self.marketplaces if MARKETPLACES[m].region != self.region]
+        if elsewhere:
+            raise ValueError(
+                f"marketplaces {elsewhere} are not in region {self.region!r}; use one connection per region"
+            )
+        return self
+
+
+class AmazonCredentials(CredentialSpec):
+    """The LWA app and the seller's authorisation (refresh token)."""
+
+    documentation = "Seller Central > Apps and Services > Develop Apps: LWA credentials and a refresh token"
+
+    lwa_client_id: str = Field(min_length=1)
+    lwa_client_secret: SecretStr
+    refresh_token: SecretStr
+    ads_refresh_token: SecretStr | None = None

@@ -1,0 +1,45 @@
+"""The Amazon source: one seller account in one region, its marketplaces as shops."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, ClassVar
+
+from sdk import Source, Stream
+
+from .client import AmazonClients
+from .options import AmazonCredentials, AmazonOptions
+from .streams import AdsStream, InventoryStream, OrdersStream, RefundsStream
+
+__all__ = ["AmazonSource"]
+
+
+class AmazonSource(Source):
+    """SP-API orders, refunds and FBA inventory, and Sponsored Products ad reports."""
+
+    name: ClassVar[str] = "amazon"
+    platform: ClassVar[str] = "amazon"
+    version: ClassVar[str] = "1.0.0"
+
+    Options = AmazonOptions
+    Credentials = AmazonCredentials
+    options: AmazonOptions
+    credentials: AmazonCredentials
+
+    @cached_property
+    def clients(self) -> AmazonClients:
+        return AmazonClients(self, self.options, self.credentials)
+
+    def streams(self) -> list[Stream]:
+        return [OrdersStream(self), RefundsStream(self), InventoryStream(self), AdsStream(self)]
+
+    def mapping_defaults(self) -> dict[str, Any]:
+        # One currency and site per marketplace; partitions say which.
+        return {"platform": self.platform}
+
+    async def check(self) -> None:
+        await self.clients.lwa.refresh(self.clients.sp_api.http)
+
+    async def aclose(self) -> None:
+        if "clients" in self.__dict__:
+            await self.clients.aclose()

@@ -1,0 +1,348 @@
+"""Amazon streams: orders with their items, refunds, FBA inventory and Sponsored Products ads.
+
+Each stream is partitioned by marketplace, the unit the hub calls a shop; a partition's
+``defaults`` carry its shop id (and currency and warehouse where the records lack them).
+Checkpoints hold the listing's position (window, next token, pending report id), so a
+restarted sync continues the same listing or polls the same report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sdk import Checkpoint, Partition, RawRecord, Stream, TerminalError, UpstreamUnavailable
+from sdk.http import time_windows
+
+from .marketplaces import marketplace
+
+if TYPE_CHECKING:
+    from . import AmazonSource
+
+__all__ = ["AdsStream", "InventoryStream", "OrdersStream", "RefundsStream"]
+
+# Amazon refuses an upper bound closer to now than two minutes; one more second of margin.
+_LAG = dt.timedelta(minutes=2, seconds=1)
+_FINANCES_SPAN = dt.timedelta(days=180)
+_REPORT_SPAN_DAYS = 31
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class AmazonStream(Stream):
+    """A stream with one partition per marketplace of the connection."""
+
+    source: AmazonSource
+
+    def partitions(self) -> list[Partition]:
+        out = []
+        for marketplace_id, shop_id in sorted(self.source.options.marketplaces.items()):
+            m = marketplace(marketplace_id)
+            out.append(
+                Partition(
+                    key=marketplace_id,
+                    params={"marketplace_id": marketplace_id},
+                    defaults={
+                        "shop_id": shop_id,
+                        "site": m.country,
+                        "currency": m.currency,
+                        **self.partition_defaults(m.currency, m.country),
+                    },
+                )
+            )
+        return out
+
+    def partition_defaults(self, currency: str, country: str) -> dict[str, Any]:
+        return {}
+
+    def start(self) -> dt.datetime:
+        first = self.source.options.start_date or (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).date()
+        return dt.datetime.combine(first, dt.time(), dt.UTC)
+
+
+class OrdersStream(AmazonStream):
+    """Orders updated since the last run (Orders API v0), each with its items attached.
+
+    The raw record is Amazon's ``Order`` object plus ``OrderItems``, the items
+    ``getOrderItems`` returned for it, so one record holds everything the mapping needs.
+    """
+
+    name: ClassVar[str] = "orders"
+    primary_key: ClassVar[tuple[str, ...]] = ("AmazonOrderId",)
+    cursor_field: ClassVar[str | None] = "LastUpdateDate"
+    default_mapping: ClassVar[str | None] = "mappings/orders.json"
+
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
+        api = self.source.clients.sp_api
+        after = state.get("after") or _iso(self.start())
+        before = state.get("before") or _iso(dt.datetime.now(dt.UTC) - _LAG)
+        token = state.get("next_token")
+        while True:
+            params = {
+                "MarketplaceIds": partition.params["marketplace_id"],
+                "LastUpdatedAfter": after,
+                "LastUpdatedBefore": before,
+                "MaxResultsPerPage": 100,
+                **({"NextToken": token} if token else {}),
+            }
+            _, body = await api.request("GET", "/orders/v0/orders", endpoint="getOrders", params=params)
+            payload = body.get("payload") or {}
+            for order in payload.get("Orders") or []:
+                yield {**order, "OrderItems": await self._items(order["AmazonOrderId"])}
+            token = payload.get("NextToken")
+            if not token:
+                yield Checkpoint({"after": before})
+                return
+            yield Checkpoint({"after": after, "before": before, "next_token": token})
+
+    async def _items(self, order_id: str) -> list[dict[str, Any]]:
+        api = self.source.clients.sp_api
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params = {"NextToken": token} if token else None
+            _, body = await api.request(
+                "GET", f"/orders/v0/orders/{order_id}/orderItems", endpoint="getOrderItems", params=params
+            )
+            payload = body.get("payload") or {}
+            items.extend(payload.get("OrderItems") or [])
+            token = payload.get("NextToken")
+            if not token:
+                return items
+
+
+class RefundsStream(AmazonStream):
+    """Refunds from the Finances API's ``RefundEventList``, in windows of at most 180 days."""
+
+    name: ClassVar[str] = "refunds"
+    primary_key: ClassVar[tuple[str, ...]] = (
+        "AmazonOrderId",
+        "PostedDate",
+        "ShipmentItemAdjustmentList[0].OrderAdjustmentItemId",
+    )
+    cursor_field: ClassVar[str | None] = "PostedDate"
+    default_mapping: ClassVar[str | None] = "mappings/refunds.json"
+
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
+        api = self.source.clients.sp_api
+        channel = marketplace(partition.params["marketplace_id"]).sales_channel
+        after = _parse(state["after"]) if state.get("after") else self.start()
+        end = dt.datetime.now(dt.UTC) - _LAG
+        token = state.get("next_token")
+        for window_start, window_end in time_windows(after, end, _FINANCES_SPAN):
+            upper = _parse(state["window_end"]) if token and state.get("window_end") else window_end
+            while True:
+                params = {
+                    "PostedAfter": _iso(window_start),
+                    "PostedBefore": _iso(upper),
+                    "MaxResultsPerPage": 100,
+                    **({"NextToken": token} if token else {}),
+                }
+                _, body = await api.request(
+                    "GET", "/finances/v0/financialEvents", endpoint="listFinancialEvents", params=params
+                )
+                payload = body.get("payload") or {}
+                events = (payload.get("FinancialEvents") or {}).get("RefundEventList") or []
+                for event in events:
+                    if event.get("MarketplaceName") == channel:
+                        yield event
+                token = payload.get("NextToken")
+                if not token:
+                    break
+                yield Checkpoint(
+                    {"after": _iso(window_start), "window_end": _iso(upper), "next_token": token}
+                )
+            yield Checkpoint({"after": _iso(upper)})
+
+
+class InventoryStream(AmazonStream):
+    """Today's FBA inventory per SKU; the listing restarts if its 30-second token expires."""
+
+    name: ClassVar[str] = "inventory"
+    primary_key: ClassVar[tuple[str, ...]] = ("snapshotDate", "sellerSku")
+    default_mapping: ClassVar[str | None] = "mappings/inventory.json"
+    max_restarts = 3
+
+    def partition_defaults(self, currency: str, country: str) -> dict[str, Any]:
+        return {"warehouse": f"FBA-{country}"}
+
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
+        marketplace_id = partition.params["marketplace_id"]
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        for attempt in range(self.max_restarts + 1):
+            try:
+                # A snapshot is only complete once the whole listing is read; buffer it so an
+                # expired token restarts cleanly.
+                summaries = await self._listing(marketplace_id)
+                break
+            except TerminalError as exc:
+                if "expired" not in str(exc).lower() or attempt == self.max_restarts:
+                    raise
+        for summary in summaries:
+            # The API has no snapshot date; the day it was read is what the record means.
+            yield {**summary, "snapshotDate": today}
+        yield Checkpoint({"date": today})
+
+    async def _listing(self, marketplace_id: str) -> list[dict[str, Any]]:
+        api = self.source.clients.sp_api
+        out: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params = {
+                "granularityType": "Marketplace",
+                "granularityId": marketplace_id,
+                "marketplaceIds": marketplace_id,
+                "details": "true",
+                **({"nextToken": token} if token else {}),
+            }
+            _, body = await api.request(
+                "GET", "/fba/inventory/v1/summaries", endpoint="getInventorySummaries", params=params
+            )
+            out.extend((body.get("payload") or {}).get("inventorySummaries") or [])
+            token = (body.get("pagination") or {}).get("nextToken")
+            if not token:
+                return out
+
+
+class AdsStream(AmazonStream):
+    """Sponsored Products daily campaign reports (reporting v3), re-reading restated days.
+
+    A report is created, polled until complete and downloaded; its id is checkpointed as soon
+    as it exists so a restarted sync polls the same report, and a duplicate-request answer
+    (HTTP 425) that names an existing report is reused.
+    """
+
+    name: ClassVar[str] = "ads"
+    primary_key: ClassVar[tuple[str, ...]] = ("date", "campaignId")
+    cursor_field: ClassVar[str | None] = "date"
+    default_mapping: ClassVar[str | None] = "mappings/ads.json"
+
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
+        options = self.source.options
+        profile = await self._profile(partition.params["marketplace_id"])
+        yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        if state.get("done_through"):
+            first = dt.date.fromisoformat(state["done_through"]) - dt.timedelta(
+                days=options.ads_lookback_days - 1
+            )
+        else:
+            first = self.start().date()
+        if state.get("window"):  # a report was pending when the last run stopped
+            first = dt.date.fromisoformat(state["window"][0])
+        day = first
+        while day <= yesterday:
+            last = min(yesterday, day + dt.timedelta(days=_REPORT_SPAN_DAYS - 1))
+            window = [day.isoformat(), last.isoformat()]
+            report_id = state.get("report_id") if state.get("window") == window else None
+            if report_id is None:
+                report_id = await self._create(profile, window)
+                yield Checkpoint({**state, "window": window, "report_id": report_id})
+            for row in await self._wait_and_download(profile, report_id):
+                yield row
+            state = {"done_through": last.isoformat()}
+            yield Checkpoint(state)
+            day = last + dt.timedelta(days=1)
+
+    async def _profile(self, marketplace_id: str) -> str:
+        _, profiles = await self.source.clients.ads.request("GET", "/v2/profiles", endpoint="profiles")
+        for profile in profiles or []:
+            if (profile.get("accountInfo") or {}).get("marketplaceStringId") == marketplace_id:
+                return str(profile["profileId"])
+        raise TerminalError(
+            f"no Amazon Ads profile for marketplace {marketplace_id}; is advertising enabled for this seller?"
+        )
+
+    def _columns(self) -> list[str]:
+        window = self.source.options.attribution_window
+        return [
+            "date",
+            "campaignId",
+            "campaignName",
+            "impressions",
+            "clicks",
+            "cost",
+            f"sales{window}d",
+            f"purchases{window}d",
+            f"unitsSoldClicks{window}d",
+        ]
+
+    async def _create(self, profile: str, window: list[str]) -> str:
+        body = {
+            "name": f"kpihub sp campaigns {window[0]}..{window[1]}",
+            "startDate": window[0],
+            "endDate": window[1],
+            "configuration": {
+                "adProduct": "SPONSORED_PRODUCTS",
+                "groupBy": ["campaign"],
+                "columns": self._columns(),
+                "reportTypeId": "spCampaigns",
+                "timeUnit": "DAILY",
+                "format": "GZIP_JSON",
+            },
+        }
+        response, answer = await self.source.clients.ads.request(
+            "POST",
+            "/reporting/reports",
+            endpoint="createReport",
+            content=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/vnd.createasyncreportrequest.v3+json",
+                "Amazon-Advertising-API-Scope": profile,
+            },
+            accept=(425,),
+        )
+        if response.status_code == 425:
+            found = re.search(r"duplicate of\s*:\s*(\S+)", str((answer or {}).get("detail", "")))
+            if found is None:
+                raise UpstreamUnavailable("Ads answered 425 without naming the duplicate report")
+            return found.group(1)
+        return str(answer["reportId"])
+
+    async def _wait_and_download(self, profile: str, report_id: str) -> list[dict[str, Any]]:
+        options = self.source.options
+        clients = self.source.clients
+        waited = 0.0
+        while True:
+            _, report = await clients.ads.request(
+                "GET",
+                f"/reporting/reports/{report_id}",
+                endpoint="getReport",
+                headers={"Amazon-Advertising-API-Scope": profile},
+            )
+            status = report.get("status")
+            if status == "COMPLETED" and report.get("url"):
+                break
+            if status in ("FAILED", "FAILURE", "CANCELLED"):
+                raise TerminalError(f"Ads report {report_id} failed: {report.get('failureReason')}")
+            if waited >= options.report_max_wait_seconds:
+                raise UpstreamUnavailable(
+                    f"Ads report {report_id} still {status} after {waited:.0f} s", retry_after=600
+                )
+            await asyncio.sleep(options.report_poll_seconds)
+            waited += options.report_poll_seconds
+        download = await clients.download.get(report["url"])
+        if download.status_code != 200:
+            raise UpstreamUnavailable(
+                f"downloading Ads report {report_id} failed: HTTP {download.status_code}"
+            )
+        rows: list[dict[str, Any]] = json.loads(gzip.decompress(download.content))
+        return rows
