@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, select, update
 
@@ -197,7 +198,14 @@ def get_connection(store: Store, name: str, *, tenant: str = DEFAULT_TENANT) -> 
     return _info(row)
 
 
-def open_source(store: Store, vault: Vault, registry: Registry, info: ConnectionInfo) -> Source:
+def open_source(
+    store: Store,
+    vault: Vault,
+    registry: Registry,
+    info: ConnectionInfo,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Source:
     """An instance of the connection's source with its options and decrypted credentials.
 
     The instance's ``save_credentials`` re-encrypts rotated credentials and commits them at
@@ -217,7 +225,7 @@ def open_source(store: Store, vault: Vault, registry: Registry, info: Connection
     async def save_credentials(updated: CredentialSpec) -> None:
         _save_credentials(store, vault, info.id, updated.revealed())
 
-    context = SourceContext(connection=info.name, save_credentials=save_credentials)
+    context = SourceContext(connection=info.name, save_credentials=save_credentials, transport=transport)
     return source_cls(options, credentials, context)
 
 

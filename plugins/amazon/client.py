@@ -43,9 +43,7 @@ class AmazonClients:
         options: AmazonOptions,
         credentials: AmazonCredentials,
         *,
-        sp_limits: dict[str, RateLimit] | None = None,
-        ads_limits: dict[str, RateLimit] | None = None,
-        budgets: RateBudgets = BUDGETS,
+        budgets: RateBudgets | None = None,
     ) -> None:
         transport = source.context.transport
         self._source = source
@@ -62,8 +60,8 @@ class AmazonClients:
         self.sp_api = ApiClient(
             options.sp_api_url or SP_API_HOSTS[options.region],
             app=app,
-            budgets=budgets,
-            limits=sp_limits or SP_API_LIMITS,
+            budgets=budgets or BUDGETS,
+            limits=_scaled(SP_API_LIMITS, options.rate_limit_scale),
             auth=self.lwa,
             transport=transport,
             rate_header=_RATE_HEADER,
@@ -73,8 +71,8 @@ class AmazonClients:
         self.ads = ApiClient(
             options.ads_url or ADS_HOSTS[options.region],
             app=app,
-            budgets=budgets,
-            limits=ads_limits or ADS_LIMITS,
+            budgets=budgets or BUDGETS,
+            limits=_scaled(ADS_LIMITS, options.rate_limit_scale),
             auth=self.ads_auth,
             transport=transport,
             redactor=self.sp_api.redactor,
@@ -100,6 +98,10 @@ class AmazonClients:
         await self.sp_api.aclose()
         await self.ads.aclose()
         await self.download.aclose()
+
+
+def _scaled(limits: dict[str, RateLimit], scale: float) -> dict[str, RateLimit]:
+    return {name: RateLimit(limit.rate * scale, limit.burst) for name, limit in limits.items()}
 
 
 class _AdsAuth(Auth):

@@ -31,6 +31,9 @@ class AmazonOptions(PluginOptions):
     )
     report_poll_seconds: float = Field(default=30.0, gt=0)
     report_max_wait_seconds: float = Field(default=3 * 3600.0, gt=0)
+    rate_limit_scale: float = Field(
+        default=1.0, gt=0, le=10_000, description="raised usage plans, simulators: rate multiplier"
+    )
     sp_api_url: str | None = None
     ads_url: str | None = None
     lwa_url: str | None = None

@@ -41,7 +41,8 @@ class TokenBucket:
         self._clock = clock
         self._tokens = limit.burst
         self._updated = clock()
-        self._turn = asyncio.Lock()
+        self._turn: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.waited = 0.0
         """Seconds callers spent waiting for tokens, for progress displays and benchmarks."""
 
@@ -62,6 +63,10 @@ class TokenBucket:
 
     async def take(self, tokens: float = 1.0) -> None:
         """Wait until ``tokens`` are available, in turn with other callers, and take them."""
+        loop = asyncio.get_running_loop()
+        if self._turn is None or self._loop is not loop:
+            # Budgets outlive event loops (one per CLI run or test); a lock belongs to one.
+            self._turn, self._loop = asyncio.Lock(), loop
         async with self._turn:
             while (wait := self.try_take(tokens)) > 0:
                 self.waited += wait
