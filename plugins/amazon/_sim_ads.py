@@ -1,165 +1,152 @@
-"""Amazon Ads reporting v3 for the simulator: report requests checked, ``spCampaigns`` rows drawn.
-
-Used only by ``plugins.amazon.simulator``.
-"""
+"""Amazon Ads routes of the simulator: profiles and Sponsored Products reporting v3."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+import gzip
+import hashlib
+import json
+import uuid
 
-from sdk.records import AdPerformance
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from ._sim_wire import CENT, ZERO, iso_ms
+from sdk.simulator import Reject, route
 
-__all__ = ["MAX_REPORT_DAYS", "REPORT_COLUMNS", "Report", "ReportRequest", "check_request", "report_rows"]
+from ._sim_core import DEFAULT_LIMITS, AmazonCore
+from ._sim_reports import Report, check_request, report_rows
+from ._sim_truth import sp_campaign_rows
+from ._sim_wire import AmazonShop, SellerAccount, dumps
 
-MAX_REPORT_DAYS = 31
+__all__ = ["URL_TTL", "AdsRoutes"]
 
-Pair = tuple[AdPerformance, AdPerformance]
-"""One campaign-day attributed over 7 and over 14 days."""
-
-
-def _ratio(top: Decimal | int, bottom: Decimal | int) -> float | None:
-    return round(float(Decimal(top) / Decimal(bottom)), 4) if bottom else None
-
-
-def _cpc(pair: Pair) -> Decimal:
-    row = pair[1]
-    return (row.spend / row.clicks).quantize(CENT) if row.clicks else ZERO
+URL_TTL = 3600.0
+"""Simulated seconds a report's download URL stays valid."""
+_REPORT_TYPE = "application/vnd.createasyncreportrequest.v3+json"
 
 
-REPORT_COLUMNS: dict[str, Callable[[Pair], Any]] = {
-    "date": lambda p: p[1].date.isoformat(),
-    "campaignId": lambda p: int(p[1].campaign_id) if p[1].campaign_id.isdigit() else p[1].campaign_id,
-    "campaignName": lambda p: p[1].campaign_name,
-    "campaignStatus": lambda p: "ENABLED",
-    "campaignBudgetCurrencyCode": lambda p: p[1].currency,
-    "adGroupId": lambda p: int(p[1].campaign_id) + 1 if p[1].campaign_id.isdigit() else p[1].campaign_id,
-    "adGroupName": lambda p: "Ad group 1",
-    "impressions": lambda p: p[1].impressions,
-    "clicks": lambda p: p[1].clicks,
-    "cost": lambda p: p[1].spend,
-    "spend": lambda p: p[1].spend,
-    "costPerClick": _cpc,
-    "clickThroughRate": lambda p: _ratio(p[1].clicks, p[1].impressions),
-    "sales7d": lambda p: p[0].attributed_sales,
-    "sales14d": lambda p: p[1].attributed_sales,
-    "purchases7d": lambda p: p[0].attributed_orders,
-    "purchases14d": lambda p: p[1].attributed_orders,
-    "unitsSoldClicks7d": lambda p: p[0].attributed_units,
-    "unitsSoldClicks14d": lambda p: p[1].attributed_units,
-    "acosClicks14d": lambda p: _ratio(p[1].spend, p[1].attributed_sales),
-    "roasClicks14d": lambda p: _ratio(p[1].attributed_sales, p[1].spend),
-}
-"""The ``spCampaigns`` columns the simulator serves; money columns are numbers with 2 decimals."""
-
-_GROUPS = {"campaign", "adGroup"}
-_FIXED = {
-    "adProduct": "SPONSORED_PRODUCTS",
-    "reportTypeId": "spCampaigns",
-    "timeUnit": "DAILY",
-    "format": "GZIP_JSON",
-}
+def _s3_error(code: str, message: str) -> bytes:
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    return f"{head}<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
 
 
-@dataclass(frozen=True)
-class ReportRequest:
-    name: str | None
-    start: dt.date
-    end: dt.date
-    configuration: dict[str, Any]
-    columns: tuple[str, ...]
+class AdsRoutes(AmazonCore):
+    """``listProfiles``, ``createReport``, ``getReport`` and ``downloadReport``."""
 
+    def _ads_seller(self, request: Request) -> SellerAccount:
+        seller = self._seller(request)
+        if request.headers.get("amazon-advertising-api-clientid") != self.client_id:
+            raise Reject(
+                JSONResponse(
+                    {"code": "UNAUTHORIZED", "details": "Invalid Amazon-Advertising-API-ClientId"}, 401
+                )
+            )
+        return seller
 
-@dataclass
-class Report:
-    """One report: who asked, what for, how often it was polled, and its file once generated."""
+    def _ads_shop(self, request: Request) -> AmazonShop:
+        seller = self._ads_seller(request)
+        scope = request.headers.get("amazon-advertising-api-scope", "")
+        shop = self._profiles.get(int(scope)) if scope.isdigit() else None
+        if shop is None or shop.seller_id != seller.seller_id:
+            details = f"Not authorized to access scope {scope or '(missing)'}"
+            raise Reject(JSONResponse({"code": "UNAUTHORIZED", "details": details}, 401))
+        return shop
 
-    report_id: str
-    profile_id: int
-    shop_id: str
-    key: str
-    request: ReportRequest
-    created_at: dt.datetime
-    polls: int = 0
-    generated_at: dt.datetime | None = None
-    content: bytes | None = None
-    url_expires_at: dt.datetime | None = None
-    expires_sim: float = 0.0
-    downloaded: bool = False
+    @route("/ads/v2/profiles", name="listProfiles", rate_limit=DEFAULT_LIMITS["listProfiles"])
+    async def list_profiles(self, request: Request) -> Response:
+        seller = self._ads_seller(request)
+        profiles = [
+            {
+                "profileId": shop.profile_id,
+                "countryCode": shop.marketplace.site,
+                "currencyCode": shop.spec.currency,
+                "timezone": shop.spec.timezone,
+                "dailyBudget": 999999999.0,
+                "accountInfo": {
+                    "id": seller.seller_id,
+                    "type": "seller",
+                    "marketplaceStringId": mid,
+                    "name": shop.spec.name or shop.shop_id,
+                    "validPaymentMethod": True,
+                },
+            }
+            for mid, shop in seller.shops.items()
+        ]
+        return JSONResponse(profiles)
 
-    def as_json(self, url: str | None) -> dict[str, Any]:
-        done = self.content is not None
-        return {
-            "configuration": self.request.configuration,
-            "createdAt": iso_ms(self.created_at),
-            "endDate": self.request.end.isoformat(),
-            "failureReason": None,
-            "fileSize": len(self.content) if self.content is not None else None,
-            "generatedAt": iso_ms(self.generated_at) if self.generated_at else None,
-            "name": self.request.name,
-            "reportId": self.report_id,
-            "startDate": self.request.start.isoformat(),
-            "status": "COMPLETED" if done else "PENDING",
-            "updatedAt": iso_ms(self.generated_at or self.created_at),
-            "url": url if done else None,
-            "urlExpiresAt": iso_ms(self.url_expires_at) if done and self.url_expires_at else None,
-        }
-
-
-def _date(body: dict[str, Any], name: str) -> dt.date:
-    value = body.get(name)
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is required (YYYY-MM-DD)")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def check_request(body: object) -> ReportRequest:
-    """The report a create-report body asks for, or ``ValueError`` with Amazon-like wording."""
-    if not isinstance(body, dict):
-        raise ValueError("the request body must be a JSON object")
-    start, end = _date(body, "startDate"), _date(body, "endDate")
-    if end < start:
-        raise ValueError("endDate must not be before startDate")
-    if (end - start).days + 1 > MAX_REPORT_DAYS:
-        raise ValueError(f"the report date range cannot exceed {MAX_REPORT_DAYS} days")
-    config = body.get("configuration")
-    if not isinstance(config, dict):
-        raise ValueError("configuration is required")
-    for key, wanted in _FIXED.items():
-        if config.get(key) != wanted:
-            raise ValueError(f"configuration.{key} must be {wanted} (the simulator serves spCampaigns only)")
-    groups = config.get("groupBy")
-    if not isinstance(groups, list) or "campaign" not in groups or not set(groups) <= _GROUPS:
-        raise ValueError(f"configuration.groupBy must include campaign, from {sorted(_GROUPS)}")
-    columns = config.get("columns")
-    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-        raise ValueError("configuration.columns must be a non-empty list of column names")
-    unknown = [c for c in columns if c not in REPORT_COLUMNS]
-    if unknown:
-        raise ValueError(f"configuration columns {unknown} are not supported for spCampaigns")
-    name = body.get("name")
-    configuration = {**config, "filters": config.get("filters")}
-    return ReportRequest(
-        name if isinstance(name, str) else None, start, end, configuration, tuple(columns)
+    @route(
+        "/ads/reporting/reports",
+        methods=["POST"],
+        name="createReport",
+        rate_limit=DEFAULT_LIMITS["createReport"],
     )
+    async def create_report(self, request: Request) -> Response:
+        shop = self._ads_shop(request)
+        if request.headers.get("content-type", "").split(";")[0].strip() != _REPORT_TYPE:
+            detail = f"Content-Type must be {_REPORT_TYPE}"
+            return JSONResponse({"code": "415", "detail": detail}, 415)
+        try:
+            body = json.loads(await request.body())
+            wanted = check_request(body)
+        except ValueError as invalid:
+            return JSONResponse({"code": "400", "detail": str(invalid)}, 400)
+        key = f"{shop.profile_id}:{json.dumps(body, sort_keys=True, separators=(',', ':'))}"
+        for report in self.reports.values():
+            if report.key == key and not report.downloaded:
+                return JSONResponse(
+                    {"code": "425", "detail": f"The Request is a duplicate of : {report.report_id}"}, 425
+                )
+        self.reports_created += 1
+        report_id = str(
+            uuid.UUID(
+                bytes=hashlib.blake2b(f"{key}:{self.reports_created}".encode(), digest_size=16).digest(),
+                version=4,
+            )
+        )
+        report = Report(report_id, shop.profile_id, shop.shop_id, key, wanted, self.world_now())
+        self.reports[report_id] = report
+        return JSONResponse(report.as_json(None))
 
+    @route("/ads/reporting/reports/{report_id}", name="getReport", rate_limit=DEFAULT_LIMITS["getReport"])
+    async def get_report(self, request: Request) -> Response:
+        shop = self._ads_shop(request)
+        report = self.reports.get(request.path_params["report_id"])
+        if report is None or report.profile_id != shop.profile_id:
+            return JSONResponse({"code": "404", "detail": "Report not found"}, 404)
+        report.polls += 1
+        if report.content is None and report.polls > self.report_pending_polls:
+            self._generate(report, shop)
+        elif report.content is not None:  # each status answer signs the URL afresh
+            self._sign(report)
+        url = (
+            f"{str(request.base_url).rstrip('/')}{self.base_paths['ads']}/download/{report.report_id}.json.gz"
+        )
+        return JSONResponse(report.as_json(url))
 
-def report_rows(
-    rows_7: list[AdPerformance], rows_14: list[AdPerformance], request: ReportRequest
-) -> list[dict[str, Any]]:
-    """One row per campaign and day in the request's range, with the requested columns."""
-    seven = {(row.date, row.campaign_id): row for row in rows_7}
-    out = []
-    for row in sorted(rows_14, key=lambda r: (r.date, r.campaign_id)):
-        if request.start <= row.date <= request.end:
-            pair = (seven[(row.date, row.campaign_id)], row)
-            out.append({column: REPORT_COLUMNS[column](pair) for column in request.columns})
-    return out
+    def _generate(self, report: Report, shop: AmazonShop) -> None:
+        rows = report_rows(
+            sp_campaign_rows(self.amazon_world, shop, 7),
+            sp_campaign_rows(self.amazon_world, shop, 14),
+            report.request,
+        )
+        report.content = gzip.compress(dumps(rows), mtime=0)
+        report.generated_at = self.world_now()
+        self._sign(report)
+
+    def _sign(self, report: Report) -> None:
+        report.url_expires_at = self.world_now() + dt.timedelta(seconds=URL_TTL)
+        report.expires_sim = self.now() + URL_TTL
+
+    @route("/ads/download/{report_id}.json.gz", name="downloadReport")
+    async def download_report(self, request: Request) -> Response:
+        report = self.reports.get(request.path_params["report_id"])
+        if report is None or report.content is None:
+            return Response(
+                _s3_error("NoSuchKey", "The specified key does not exist."), 404, media_type="application/xml"
+            )
+        if self.now() > report.expires_sim:
+            return Response(
+                _s3_error("AccessDenied", "Request has expired"), 403, media_type="application/xml"
+            )
+        report.downloaded = True
+        return Response(report.content, media_type="application/octet-stream")

@@ -142,4 +142,3 @@ def _shop_rows(
             unit_cost=None,
             currency=None,
         )
-

@@ -15,14 +15,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sdk.records import InventorySnapshot, Order, OrderItem, OrderStatus
+from sdk.records import InventorySnapshot, Order, OrderStatus
 from sdk.simulator import SellerWorld, ShopSpec
 
 __all__ = [
+    "CENT",
     "MARKETPLACES",
     "WIRE_STATUS",
+    "ZERO",
     "AmazonShop",
+    "InventoryToken",
     "Marketplace",
+    "OrderView",
     "SellerAccount",
     "allocate",
     "decode_token",
@@ -32,6 +36,7 @@ __all__ = [
     "inbound_split",
     "iso",
     "iso_ms",
+    "marketplace_of",
     "money",
     "parse_time",
     "seconds",
@@ -101,7 +106,7 @@ def stable_alnum(text: str, length: int) -> str:
 def stable_int(text: str, digits: int) -> int:
     """A ``digits``-digit number derived from ``text``."""
     value = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=16).digest(), "big")
-    low = 10 ** (digits - 1)
+    low: int = 10 ** (digits - 1)
     return low + value % (9 * low)
 
 
@@ -219,10 +224,6 @@ def inbound_split(inbound: int) -> tuple[int, int, int]:
     return working, inbound - working - receiving, receiving
 
 
-def order_lines(world: SellerWorld, order: Order) -> list[OrderItem]:
-    return world.items(order.platform, order.shop_id, order.order_id)
-
-
 def fba_snapshot(world: SellerWorld, shop: AmazonShop) -> list[InventorySnapshot]:
     """The world's latest snapshot of the shop's FBA warehouse, by SKU.
 
@@ -239,3 +240,22 @@ def fba_snapshot(world: SellerWorld, shop: AmazonShop) -> list[InventorySnapshot
         return []
     latest = max(row.date for row in rows)
     return sorted((row for row in rows if row.date == latest), key=lambda row: row.sku)
+
+
+@dataclass
+class OrderView:
+    """One shop's orders sorted for one listing mode, valid while the world's orders are the same."""
+
+    identity: list[int]
+    keys: list[tuple[dt.datetime, str]]
+    orders: list[Order]
+
+
+@dataclass
+class InventoryToken:
+    """What an FBA inventory ``nextToken`` stands for, and when (simulated seconds) it was issued."""
+
+    seller_id: str
+    marketplace_id: str
+    offset: int
+    issued: float

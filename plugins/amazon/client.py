@@ -7,9 +7,13 @@ scope header. Both share the LWA app's budgets across every seller connected wit
 
 from __future__ import annotations
 
+import gzip
+import json
+from typing import Any
+
 import httpx
 
-from sdk import Source
+from sdk import KpihubError, Source, UpstreamUnavailable
 from sdk.http import ApiClient, Auth, OAuthRefresh, RateBudgets, RateLimit, TokenSet
 
 from .marketplaces import ADS_HOSTS, LWA_TOKEN_URL, SP_API_HOSTS
@@ -77,8 +81,18 @@ class AmazonClients:
             transport=transport,
             redactor=self.sp_api.redactor,
         )
-        # Report files come from pre-signed URLs that must be fetched without auth headers.
-        self.download = httpx.AsyncClient(transport=transport, timeout=120)
+        # Report files come from pre-signed URLs fetched without auth headers; a cut or garbled
+        # file is a transient failure like any other, so it goes through the same retries.
+        self.download = ApiClient(
+            "https://reports.invalid",
+            app=app,
+            budgets=budgets or BUDGETS,
+            limits=_DOWNLOAD_LIMITS,
+            transport=transport,
+            timeout=120,
+            classify=_unreadable_report,
+            redactor=self.sp_api.redactor,
+        )
 
     async def _persist(self, tokens: TokenSet) -> None:
         """LWA refresh tokens do not rotate; persist only if Amazon ever sends a new one."""
@@ -98,6 +112,19 @@ class AmazonClients:
         await self.sp_api.aclose()
         await self.ads.aclose()
         await self.download.aclose()
+
+
+_DOWNLOAD_LIMITS = {"*": RateLimit(20, 20)}
+
+
+def _unreadable_report(response: httpx.Response, body: Any) -> KpihubError | None:
+    if response.status_code != 200:
+        return None
+    try:
+        json.loads(gzip.decompress(response.content))
+    except (OSError, EOFError, ValueError):
+        return UpstreamUnavailable("the downloaded report is not complete gzip JSON")
+    return None
 
 
 def _scaled(limits: dict[str, RateLimit], scale: float) -> dict[str, RateLimit]:

@@ -29,6 +29,11 @@ class Marketplace:
     sales_channel: str
     timezone: str
 
+    @property
+    def site(self) -> str:
+        """The site code sellers use: the country, except "UK" for Great Britain."""
+        return "UK" if self.country == "GB" else self.country
+
 
 MARKETPLACES: dict[str, Marketplace] = {
     m.marketplace_id: m

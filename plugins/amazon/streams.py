@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sdk import Checkpoint, Partition, RawRecord, Stream, TerminalError, UpstreamUnavailable
 from sdk.http import time_windows
 
-from .marketplaces import marketplace
+from .marketplaces import Marketplace, marketplace
 
 if TYPE_CHECKING:
     from . import AmazonSource
@@ -48,23 +48,19 @@ class AmazonStream(Stream):
     def partitions(self) -> list[Partition]:
         out = []
         for marketplace_id, shop_id in sorted(self.source.options.marketplaces.items()):
-            m = marketplace(marketplace_id)
+            market = marketplace(marketplace_id)
             out.append(
                 Partition(
                     key=marketplace_id,
                     params={"marketplace_id": marketplace_id},
-                    defaults={
-                        "shop_id": shop_id,
-                        "site": m.country,
-                        "currency": m.currency,
-                        **self.partition_defaults(m.currency, m.country),
-                    },
+                    defaults={"shop_id": shop_id, **self.partition_defaults(market, shop_id)},
                 )
             )
         return out
 
-    def partition_defaults(self, currency: str, country: str) -> dict[str, Any]:
-        return {}
+    def partition_defaults(self, market: Marketplace, shop_id: str) -> dict[str, Any]:
+        """What this stream's rows take from their marketplace; the records do not say it."""
+        return {"site": market.site, "currency": market.currency}
 
     def start(self) -> dt.datetime:
         first = self.source.options.start_date or (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).date()
@@ -118,6 +114,11 @@ class OrdersStream(AmazonStream):
                 "GET", f"/orders/v0/orders/{order_id}/orderItems", endpoint="getOrderItems", params=params
             )
             payload = body.get("payload") or {}
+            if payload.get("AmazonOrderId") not in (None, order_id):
+                # A page meant for another order (a repeated page upstream): ask again.
+                raise UpstreamUnavailable(
+                    f"getOrderItems for {order_id} answered for {payload['AmazonOrderId']}"
+                )
             items.extend(payload.get("OrderItems") or [])
             token = payload.get("NextToken")
             if not token:
@@ -178,8 +179,9 @@ class InventoryStream(AmazonStream):
     default_mapping: ClassVar[str | None] = "mappings/inventory.json"
     max_restarts = 3
 
-    def partition_defaults(self, currency: str, country: str) -> dict[str, Any]:
-        return {"warehouse": f"FBA-{country}"}
+    def partition_defaults(self, market: Marketplace, shop_id: str) -> dict[str, Any]:
+        # One FBA pool per seller and marketplace, i.e. per shop; no cost, so no currency.
+        return {"warehouse": f"FBA-{shop_id}"}
 
     async def read(
         self, partition: Partition, state: dict[str, Any]
@@ -339,10 +341,6 @@ class AdsStream(AmazonStream):
                 )
             await asyncio.sleep(options.report_poll_seconds)
             waited += options.report_poll_seconds
-        download = await clients.download.get(report["url"])
-        if download.status_code != 200:
-            raise UpstreamUnavailable(
-                f"downloading Ads report {report_id} failed: HTTP {download.status_code}"
-            )
+        download, _ = await clients.download.request("GET", report["url"], endpoint="downloadReport")
         rows: list[dict[str, Any]] = json.loads(gzip.decompress(download.content))
         return rows

@@ -189,7 +189,10 @@ class ApiClient:
         limit = self.limits.get(endpoint) or self.limits.get("*")
         if limit is None:
             raise ConfigError(f"no rate limit is declared for endpoint {endpoint!r}")
-        bucket = self.budgets.bucket(self.app, endpoint, limit)
+        # One token of the burst is held back: requests reach the platform with varying delays,
+        # so calls spaced exactly at the rate can arrive closer together than they left.
+        headroom = RateLimit(limit.rate, max(1.0, limit.burst - 1))
+        bucket = self.budgets.bucket(self.app, endpoint, headroom)
         refreshed = False
         while True:
             await bucket.take()

@@ -1,0 +1,153 @@
+"""The Amazon connector against the simulator, through the real hub: equal to its ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from hub.connections import add_connection, get_connection, open_source
+from hub.plugins import load_plugins
+from hub.store.tables import standard_tables
+from hub.sync import sync_connection
+from plugins import amazon
+from plugins.amazon import client as amazon_client
+from plugins.amazon.simulator import DEFAULT_LIMITS, AmazonSimulator
+from sdk.http import RateBudgets, RateLimit
+from sdk.simulator import FaultKind, FaultPlan, SellerWorld
+
+TABLES = ("orders", "order_items", "refunds", "ad_performance", "inventory_snapshots")
+SCALE = 200.0  # rates x200 so a 20-day world syncs in seconds; bursts as documented
+
+
+def _world(shops=4, days=20, seed=11):
+    return SellerWorld.generate(
+        seed,
+        shops=shops,
+        days=days,
+        start=dt.date(2026, 9, 1),
+        platforms=("amazon",),
+        orders_per_day=6,
+        refund_rate=0.1,
+    )
+
+
+def _scaled_limits():
+    return {name: RateLimit(limit.rate * SCALE, limit.burst) for name, limit in DEFAULT_LIMITS.items()}
+
+
+@pytest.fixture
+def amazon_hub(hub, monkeypatch):
+    monkeypatch.setattr(amazon_client, "BUDGETS", RateBudgets())
+    hub.__dict__["registry"] = load_plugins(entry_points=[], extra=[("amazon", amazon)])
+    return hub
+
+
+def _connect_all(hub, sim, world):
+    creds = sim.credentials()
+    urls = sim.base_urls()
+    names = []
+    for n, seller in enumerate(creds["sellers"]):
+        name = f"amz{n}"
+        add_connection(
+            hub.ready_store,
+            hub.vault,
+            hub.registry,
+            name=name,
+            plugin="amazon",
+            options={
+                "seller_id": seller["seller_id"],
+                "region": seller["region"].lower(),
+                "marketplaces": seller["marketplaces"],
+                "start_date": world.start.isoformat(),
+                "sp_api_url": urls["sp_api"],
+                "ads_url": urls["ads"],
+                "lwa_url": urls["lwa"] + "/auth/o2/token",
+                "report_poll_seconds": 0.01,
+                "rate_limit_scale": SCALE,
+                "attribution_window": 14,
+            },
+            credentials={
+                "lwa_client_id": creds["lwa_client_id"],
+                "lwa_client_secret": creds["lwa_client_secret"],
+                "refresh_token": seller["refresh_token"],
+            },
+        )
+        names.append(name)
+    return names
+
+
+def _sync_all(hub, sim, names):
+    async def run():
+        results = []
+        for name in names:
+            info = get_connection(hub.ready_store, name)
+            source = open_source(hub.ready_store, hub.vault, hub.registry, info, transport=sim.transport())
+            results.append(await sync_connection(hub.ready_store, info, source))
+        return results
+
+    return asyncio.run(run())
+
+
+def _stored(hub, table):
+    t = standard_tables[table]
+    record_key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
+    with hub.ready_store.begin() as conn:
+        rows = conn.execute(sa.select(t)).mappings().all()
+    return {tuple(r[c] for c in record_key): dict(r) for r in rows}
+
+
+def assert_equals_truth(hub, sim):
+    truth = sim.truth(ad_window=14)
+    for table in TABLES:
+        expected = truth.get(table, {})
+        stored = _stored(hub, table)
+        assert set(stored) == set(expected), (
+            f"{table}: {len(set(expected) - set(stored))} missing, {len(set(stored) - set(expected))} extra"
+        )
+        for key, record in expected.items():
+            want = record.model_dump()
+            got = {column: stored[key][column] for column in want}
+            for column, value in want.items():
+                if isinstance(value, Decimal):
+                    assert got[column] == value, f"{table} {key} {column}: {got[column]} != {value}"
+                else:
+                    assert got[column] == value, f"{table} {key} {column}: {got[column]!r} != {value!r}"
+
+
+def test_sync_equals_ground_truth_with_zero_429s(amazon_hub):
+    world = _world()
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    names = _connect_all(amazon_hub, sim, world)
+
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert [r.status for r in results] == ["succeeded"] * len(names), [r.errors for r in results]
+    assert_equals_truth(amazon_hub, sim)
+    throttled = {name: stats.throttled for name, stats in sim.stats.items() if stats.throttled}
+    assert throttled == {}, "budgets keep every call under the documented limits"
+
+
+def test_sync_with_faults_on_ten_percent_of_requests(amazon_hub):
+    world = _world(shops=3, days=12, seed=5)
+    kinds = [
+        FaultKind.RATE_LIMIT_429,
+        FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER,
+        FaultKind.SERVER_500,
+        FaultKind.SERVER_503,
+        FaultKind.TRUNCATED_JSON,
+        FaultKind.MALFORMED_JSON,
+        FaultKind.TOKEN_REVOKED,
+    ]
+    faults = FaultPlan(7, {kind: 0.10 / len(kinds) for kind in kinds}, retry_after=0.01)
+    sim = AmazonSimulator(world, limits=_scaled_limits(), faults=faults)
+    names = _connect_all(amazon_hub, sim, world)
+
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert [r.status for r in results] == ["succeeded"] * len(names), [r.errors for r in results]
+    assert_equals_truth(amazon_hub, sim)
+    assert sum(faults.injected.values()) > 10, "faults were really injected"
