@@ -150,6 +150,13 @@ class Source(ABC):
         shop_id = getattr(self.options, "shop_id", None)
         return {"platform": self.platform, **({"shop_id": shop_id} if shop_id else {})}
 
+    def stats(self) -> dict[str, int]:
+        """Counters of the work done so far (requests, retries by reason, token refreshes).
+
+        Read by the sync engine at the end of a run and kept with the run's record.
+        """
+        return {}
+
     async def check(self) -> None:
         """Make one authenticated call and raise a ``CredentialError`` if it is refused.
 

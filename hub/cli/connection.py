@@ -115,6 +115,16 @@ def _report(result: RunResult, what: str) -> None:
     )
     for stream, latest in sorted(result.freshness.items()):
         console.print(f"  {stream}: data up to {latest}")
+    if result.stats.get("requests"):
+        reasons = ", ".join(
+            f"{name.removeprefix('retry:')} {count}"
+            for name, count in sorted(result.stats.items())
+            if name.startswith("retry:")
+        )
+        console.print(
+            f"  {result.stats['requests']} requests, {result.stats.get('retries', 0)} retries"
+            f"{f' ({reasons})' if reasons else ''}, {result.stats.get('token_refreshes', 0)} token refreshes"
+        )
     for error in result.errors:
         where = f"{error['stream']}: " if "stream" in error else ""
         err_console.print(f"[red]error:[/] {escape(where + error['error'])}", highlight=False)

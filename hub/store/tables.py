@@ -141,6 +141,7 @@ sync_runs = Table(
     Column("rows_rejected", Integer, nullable=False, server_default="0"),
     Column("errors", JSON, nullable=False),
     Column("freshness", JSON, nullable=False, comment="latest data time per stream"),
+    Column("stats", JSON, nullable=True, comment="the source's counters: requests, retries, refreshes"),
     Index(None, "connection_id", "started_at"),
 )
 

@@ -59,6 +59,7 @@ class RunResult:
     rows_rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     freshness: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
 
     def add(self, stream: str, page: PageResult) -> None:
         self.rows_read += page.read
@@ -103,6 +104,7 @@ def _finish_run(store: Store, info: ConnectionInfo, result: RunResult, kind: str
                 rows_rejected=result.rows_rejected,
                 errors=result.errors,
                 freshness=result.freshness,
+                stats=result.stats,
             )
         )
         audit(
@@ -219,6 +221,7 @@ async def sync_connection(
     except Exception as exc:  # noqa: BLE001 - failing before the first stream fails the run
         result.errors.append(_failure(exc, info, source, None))
     finally:
+        result.stats = dict(source.stats())
         await source.aclose()
     # A crash (a BaseException) skips this: the run stays "running" until the next run of the
     # connection marks it interrupted.

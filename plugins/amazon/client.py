@@ -105,8 +105,8 @@ class AmazonClients:
             self._source.credentials = updated
 
     def stats(self) -> dict[str, int]:
-        merged = self.sp_api.stats + self.ads.stats
-        return {**merged, "token_refreshes": self.lwa.refreshes}
+        merged = self.sp_api.stats + self.ads.stats + self.download.stats
+        return {**merged, "tokens_issued": self.lwa.refreshes}
 
     async def aclose(self) -> None:
         await self.sp_api.aclose()

@@ -37,6 +37,9 @@ class AmazonSource(Source):
         # One currency and site per marketplace; partitions say which.
         return {"platform": self.platform}
 
+    def stats(self) -> dict[str, int]:
+        return self.clients.stats() if "clients" in self.__dict__ else {}
+
     async def check(self) -> None:
         await self.clients.lwa.refresh(self.clients.sp_api.http)
 

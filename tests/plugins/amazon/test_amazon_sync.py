@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from hub.connections import add_connection, get_connection, open_source
 from hub.plugins import load_plugins
-from hub.store.tables import standard_tables
+from hub.store.tables import standard_tables, sync_runs
 from hub.sync import sync_connection
 from plugins import amazon
 from plugins.amazon import client as amazon_client
@@ -151,3 +151,11 @@ def test_sync_with_faults_on_ten_percent_of_requests(amazon_hub):
     assert [r.status for r in results] == ["succeeded"] * len(names), [r.errors for r in results]
     assert_equals_truth(amazon_hub, sim)
     assert sum(faults.injected.values()) > 10, "faults were really injected"
+    with amazon_hub.ready_store.begin() as conn:
+        recorded = conn.execute(sa.select(sync_runs.c.stats)).scalars().all()
+    retries = sum(stats.get("retries", 0) for stats in recorded)
+    refreshes = sum(stats.get("token_refreshes", 0) for stats in recorded)
+    injected = faults.injected
+    retried_faults = sum(n for kind, n in injected.items() if kind != FaultKind.TOKEN_REVOKED)
+    assert retries >= retried_faults, "every injected fault was retried"
+    assert refreshes >= injected.get(FaultKind.TOKEN_REVOKED, 0), "every revoked token was refreshed"
