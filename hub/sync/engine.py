@@ -234,6 +234,9 @@ def _failure(exc: Exception, info: ConnectionInfo, source: Source, stream: str |
     """How a failure is recorded: its class decides retries; its text is cleared of secrets."""
     if isinstance(exc, KpihubError):
         message, kind, transient = str(exc), type(exc).__name__, exc.transient
+        if isinstance(exc, CredentialError) and info.name not in message:
+            # Whoever reads this must know which shop to re-authorise.
+            message = f"connection {info.name!r}: {message}"
     else:
         log.debug("stream %s of connection %s raised", stream, info.name, exc_info=True)
         message = f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}"

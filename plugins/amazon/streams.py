@@ -143,7 +143,11 @@ class RefundsStream(AmazonStream):
         api = self.source.clients.sp_api
         channel = marketplace(partition.params["marketplace_id"]).sales_channel
         after = _parse(state["after"]) if state.get("after") else self.start()
-        end = dt.datetime.now(dt.UTC) - _LAG
+        # Whole seconds, as the API takes them: a window shorter than that is empty, and
+        # Amazon refuses PostedBefore equal to PostedAfter.
+        end = (dt.datetime.now(dt.UTC) - _LAG).replace(microsecond=0)
+        if end <= after:
+            return
         token = state.get("next_token")
         for window_start, window_end in time_windows(after, end, _FINANCES_SPAN):
             upper = _parse(state["window_end"]) if token and state.get("window_end") else window_end

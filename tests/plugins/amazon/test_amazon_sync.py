@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from decimal import Decimal
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -14,8 +16,10 @@ from hub.plugins import load_plugins
 from hub.store.tables import standard_tables, sync_runs
 from hub.sync import sync_connection
 from plugins import amazon
+from plugins.amazon import AmazonSource
 from plugins.amazon import client as amazon_client
 from plugins.amazon.simulator import DEFAULT_LIMITS, AmazonSimulator
+from sdk import SourceContext
 from sdk.http import RateBudgets, RateLimit
 from sdk.simulator import FaultKind, FaultPlan, SellerWorld
 
@@ -58,18 +62,7 @@ def _connect_all(hub, sim, world):
             hub.registry,
             name=name,
             plugin="amazon",
-            options={
-                "seller_id": seller["seller_id"],
-                "region": seller["region"].lower(),
-                "marketplaces": seller["marketplaces"],
-                "start_date": world.start.isoformat(),
-                "sp_api_url": urls["sp_api"],
-                "ads_url": urls["ads"],
-                "lwa_url": urls["lwa"] + "/auth/o2/token",
-                "report_poll_seconds": 0.01,
-                "rate_limit_scale": SCALE,
-                "attribution_window": 14,
-            },
+            options=_options(seller, urls, world),
             credentials={
                 "lwa_client_id": creds["lwa_client_id"],
                 "lwa_client_secret": creds["lwa_client_secret"],
@@ -80,12 +73,14 @@ def _connect_all(hub, sim, world):
     return names
 
 
-def _sync_all(hub, sim, names):
+def _sync_all(hub, sim, names, transport=None):
     async def run():
         results = []
         for name in names:
             info = get_connection(hub.ready_store, name)
-            source = open_source(hub.ready_store, hub.vault, hub.registry, info, transport=sim.transport())
+            source = open_source(
+                hub.ready_store, hub.vault, hub.registry, info, transport=transport or sim.transport()
+            )
             results.append(await sync_connection(hub.ready_store, info, source))
         return results
 
@@ -159,3 +154,116 @@ def test_sync_with_faults_on_ten_percent_of_requests(amazon_hub):
     retried_faults = sum(n for kind, n in injected.items() if kind != FaultKind.TOKEN_REVOKED)
     assert retries >= retried_faults, "every injected fault was retried"
     assert refreshes >= injected.get(FaultKind.TOKEN_REVOKED, 0), "every revoked token was refreshed"
+
+
+def test_revoked_refresh_token_stops_only_that_connection(amazon_hub):
+    world = _world(shops=3, days=5, seed=3)
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    names = _connect_all(amazon_hub, sim, world)
+    sim.tokens.revoke_refresh(sim.credentials()["sellers"][1]["refresh_token"])
+
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert [r.status for r in results] == ["succeeded", "failed", "succeeded"]
+    [error] = results[1].errors
+    assert error["kind"] == "CredentialError" and error["transient"] is False
+    assert "connection 'amz1'" in error["error"] and "authorise the app again" in error["error"]
+    assert "Atzr|" not in error["error"], "the refresh token itself is never in the message"
+
+
+class Crash(BaseException):
+    """A process dying mid-request: nothing in the hub or the connector may swallow it."""
+
+
+class CrashingTransport(httpx.AsyncBaseTransport):
+    """Passes requests to the simulator and dies on the ``crash_at``-th one."""
+
+    def __init__(self, inner, crash_at=None):
+        self.inner = inner
+        self.crash_at = crash_at
+        self.paths = []
+
+    async def handle_async_request(self, request):
+        self.paths.append(request.url.path)
+        if len(self.paths) == self.crash_at:
+            raise Crash(f"killed at request {self.crash_at}: {request.url.path}")
+        return await self.inner.handle_async_request(request)
+
+
+def _tiny_world():
+    return SellerWorld.generate(
+        21,
+        shops=1,
+        days=4,
+        start=dt.date(2026, 9, 1),
+        platforms=("amazon",),
+        orders_per_day=4,
+        refund_rate=0.3,
+    )
+
+
+def _options(seller, urls, world):
+    return {
+        "seller_id": seller["seller_id"],
+        "region": seller["region"].lower(),
+        "marketplaces": seller["marketplaces"],
+        "start_date": world.start.isoformat(),
+        "sp_api_url": urls["sp_api"],
+        "ads_url": urls["ads"],
+        "lwa_url": urls["lwa"] + "/auth/o2/token",
+        "report_poll_seconds": 0.01,
+        "rate_limit_scale": SCALE,
+        "attribution_window": 14,
+    }
+
+
+@functools.cache
+def _clean_request_count():
+    """How many requests an uninterrupted sync of the tiny world makes (read without a store)."""
+    world = _tiny_world()
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    recorder = CrashingTransport(sim.transport())
+    creds = sim.credentials()
+    [seller] = creds["sellers"]
+    source = AmazonSource(
+        AmazonSource.Options(**_options(seller, sim.base_urls(), world)),
+        AmazonSource.Credentials(
+            lwa_client_id=creds["lwa_client_id"],
+            lwa_client_secret=creds["lwa_client_secret"],
+            refresh_token=seller["refresh_token"],
+        ),
+        SourceContext("count", transport=recorder),
+    )
+
+    async def read_all():
+        for stream in source.streams():
+            for partition in stream.partitions():
+                async for _ in stream.read(partition, {}):
+                    pass
+        await source.aclose()
+
+    asyncio.run(read_all())
+    return len(recorder.paths)
+
+
+@pytest.mark.parametrize("point", range(20))
+def test_killed_at_any_request_resumes_to_the_truth_and_the_same_report(amazon_hub, point):
+    crash_at = 1 + round(point * (_clean_request_count() - 1) / 19)  # 20 points over every request
+    world = _tiny_world()
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    names = _connect_all(amazon_hub, sim, world)
+    crashing = CrashingTransport(sim.transport(), crash_at=crash_at)
+
+    try:
+        _sync_all(amazon_hub, sim, names, transport=crashing)
+        killed = False
+    except Crash:
+        killed = True
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert killed, f"the sync made fewer than {crash_at} requests: {len(crashing.paths)}"
+    assert [r.status for r in results] == ["succeeded"], results[0].errors
+    assert_equals_truth(amazon_hub, sim)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    windows = -(-((yesterday - world.start).days + 1) // 31)  # 31-day report windows, rounded up
+    assert sim.reports_created == windows, "a resumed sync polls the report it created, not a new one"
