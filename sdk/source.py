@@ -150,6 +150,15 @@ class Source(ABC):
         shop_id = getattr(self.options, "shop_id", None)
         return {"platform": self.platform, **({"shop_id": shop_id} if shop_id else {})}
 
+    @classmethod
+    def simulator(cls, seed: int) -> Any:
+        """A simulator of this platform (an ``sdk.simulator.Simulator``) seeded with ``seed``.
+
+        ``kpihub simulate`` serves it on loopback; ``None`` (the default) means the plugin
+        ships none.
+        """
+        return None
+
     def stats(self) -> dict[str, int]:
         """Counters of the work done so far (requests, retries by reason, token refreshes).
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import connection, mapping, setup
+from . import connection, mapping, setup, simulate
 from .app import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (connection, mapping, setup)  # imported for their registrations on ``app``
+_COMMANDS = (connection, mapping, setup, simulate)  # imported for their registrations on ``app``
 
 
 def main() -> None:

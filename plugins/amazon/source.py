@@ -37,6 +37,19 @@ class AmazonSource(Source):
         # One currency and site per marketplace; partitions say which.
         return {"platform": self.platform}
 
+    @classmethod
+    def simulator(cls, seed: int) -> Any:
+        """Four Amazon shops (US, UK, DE, JP-like sites drawn by seed) with 30 days of data."""
+        import datetime as dt
+
+        from sdk.simulator import SellerWorld
+
+        from .simulator import AmazonSimulator
+
+        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
+        world = SellerWorld.generate(seed, shops=4, days=30, start=start, platforms=("amazon",))
+        return AmazonSimulator(world)
+
     def stats(self) -> dict[str, int]:
         return self.clients.stats() if "clients" in self.__dict__ else {}
 

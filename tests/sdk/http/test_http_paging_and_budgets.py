@@ -123,3 +123,38 @@ def test_budgets_are_shared_per_app_and_endpoint():
 def test_invalid_limits_are_refused():
     with pytest.raises(ValueError, match="rate > 0"):
         RateLimit(rate=0, burst=1)
+
+
+def test_a_second_app_is_not_slowed_by_the_first(monkeypatch):
+    """Budgets are per app: a backlog on app A leaves app B's calls immediate."""
+    import httpx
+
+    from sdk.http import ApiClient
+
+    fake = FakeTime()
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds):
+        fake.now += seconds
+        await real_sleep(0)
+
+    monkeypatch.setattr(ratelimit.asyncio, "sleep", sleep)
+    budgets = RateBudgets(clock=fake.clock)
+    limits = {"orders": RateLimit(rate=1, burst=3)}  # the client keeps one token back: burst 2
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    done: dict[str, list[float]] = {"A": [], "B": []}
+
+    async def call(api, app):
+        await api.request("GET", "/orders", endpoint="orders")
+        done[app].append(fake.now)
+
+    async def main():
+        a = ApiClient("https://a.test", app="A", budgets=budgets, limits=limits, transport=transport)
+        b = ApiClient("https://b.test", app="B", budgets=budgets, limits=limits, transport=transport)
+        await asyncio.gather(*(call(a, "A") for _ in range(10)), call(b, "B"))
+        await a.aclose()
+        await b.aclose()
+
+    asyncio.run(main())
+    assert max(done["A"]) == pytest.approx(8.0), "A: 2 from its burst, then 1 per second"
+    assert done["B"] == [pytest.approx(0.0, abs=1.0)], "B waited for no more than one of A's ticks"
