@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub.connections import add_connection, get_connection, open_source
 from hub.plugins import load_plugins
-from hub.store.tables import standard_tables, sync_runs
+from hub.store.tables import connections, standard_tables, sync_runs
 from hub.sync import sync_connection
 from plugins import amazon
 from plugins.amazon import AmazonSource
@@ -267,3 +267,27 @@ def test_killed_at_any_request_resumes_to_the_truth_and_the_same_report(amazon_h
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     windows = -(-((yesterday - world.start).days + 1) // 31)  # 31-day report windows, rounded up
     assert sim.reports_created == windows, "a resumed sync polls the report it created, not a new one"
+
+
+def test_twenty_shops_ninety_days_equal_the_truth(amazon_hub):
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=91)
+    world = SellerWorld.generate(
+        90, shops=20, days=90, start=start, platforms=("amazon",), orders_per_day=1, refund_rate=0.08
+    )
+    fast = {name: RateLimit(limit.rate * 2000, limit.burst) for name, limit in DEFAULT_LIMITS.items()}
+    sim = AmazonSimulator(world, limits=fast)
+    names = _connect_all(amazon_hub, sim, world)
+    for name in names:  # the same app, limits scaled alike
+        info = get_connection(amazon_hub.ready_store, name)
+        with amazon_hub.ready_store.begin() as conn:
+            conn.execute(
+                sa.update(connections)
+                .where(connections.c.id == info.id)
+                .values(options={**info.options, "rate_limit_scale": 2000.0})
+            )
+
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert [r.status for r in results] == ["succeeded"] * 20, [r.errors for r in results if r.errors]
+    assert_equals_truth(amazon_hub, sim)
+    assert len(sim.truth()["orders"]) > 1000
