@@ -41,6 +41,8 @@ __all__ = ["DEFAULT_LIMITS", "AmazonCore", "Invalid", "page_size", "time_param"]
 DEFAULT_LIMITS: dict[str, RateLimit] = {
     "getOrders": RateLimit(0.0167, 20),
     "getOrderItems": RateLimit(0.5, 30),
+    "searchOrders": RateLimit(0.0056, 20),
+    "getOrder": RateLimit(0.5, 30),
     "listFinancialEvents": RateLimit(0.5, 30),
     "getInventorySummaries": RateLimit(2, 2),
     "listProfiles": RateLimit(10, 10),
@@ -244,12 +246,12 @@ def _lwa_error(error: str, description: str) -> Response:
     return JSONResponse({"error": error, "error_description": description}, 400)
 
 
-def page_size(text: str | None, default: int) -> int:
-    """``MaxResultsPerPage``: 1 to 100, ``default`` when absent."""
+def page_size(text: str | None, default: int, name: str = "MaxResultsPerPage") -> int:
+    """A page size parameter (``name``): 1 to 100, ``default`` when absent."""
     if text is None:
         return default
     if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise Invalid("MaxResultsPerPage must be between 1 and 100.")
+        raise Invalid(f"{name} must be between 1 and 100.")
     return int(text)
 
 

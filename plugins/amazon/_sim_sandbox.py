@@ -1,9 +1,10 @@
 """The static sandbox cases of Amazon's own API models, read at run time, never copied.
 
-``ordersV0.json`` (Amazon's Selling Partner API model, Apache-2.0) carries, per operation and
-status, ``x-amzn-api-sandbox.static`` entries: request parameters and the exact response.
-The simulator answers requests that name a ``TEST_CASE_...`` with the matching entry. The
-files are looked up under ``KPIHUB_SPECS_DIR`` (default ``<repo>/../shared/reference/specs``).
+``ordersV0.json`` and ``orders_2026-01-01.json`` (Amazon's Selling Partner API models,
+Apache-2.0) carry, per operation and status, ``x-amzn-api-sandbox.static`` entries: request
+parameters and the exact response. The simulator answers requests that name a ``TEST_CASE_...``
+with the matching entry. The files are looked up under ``KPIHUB_SPECS_DIR`` (default
+``<repo>/../shared/reference/specs``), in its ``amazon-sp-api`` directory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SandboxCase", "SpecsAbsent", "orders_model_path", "sandbox_answer", "specs_dir"]
+__all__ = [
+    "ORDERS_2026_MODEL",
+    "ORDERS_V0_MODEL",
+    "SandboxCase",
+    "SpecsAbsent",
+    "model_path",
+    "orders_model_path",
+    "sandbox_answer",
+    "specs_dir",
+]
+
+ORDERS_V0_MODEL = "ordersV0.json"
+ORDERS_2026_MODEL = "orders_2026-01-01.json"
 
 
 class SpecsAbsent(Exception):
@@ -34,8 +47,12 @@ def specs_dir() -> Path:
     return Path(os.environ.get("KPIHUB_SPECS_DIR", default))
 
 
+def model_path(model: str) -> Path:
+    return specs_dir() / "amazon-sp-api" / model
+
+
 def orders_model_path() -> Path:
-    return specs_dir() / "amazon-sp-api" / "ordersV0.json"
+    return model_path(ORDERS_V0_MODEL)
 
 
 @lru_cache(maxsize=4)
@@ -45,14 +62,14 @@ def _load(path: str, mtime: float) -> dict[str, Any]:
     return model
 
 
-def _cases(path: str, method: str) -> list[tuple[int, dict[str, Any], Any]]:
-    model_path = orders_model_path()
+def _cases(path: str, method: str, model_name: str) -> list[tuple[int, dict[str, Any], Any]]:
+    file = model_path(model_name)
     try:
-        model = _load(str(model_path), model_path.stat().st_mtime)
+        model = _load(str(file), file.stat().st_mtime)
     except (OSError, ValueError) as exc:
         raise SpecsAbsent(
-            f"the Amazon API model {model_path} is absent or unreadable ({exc.__class__.__name__}); "
-            "set KPIHUB_SPECS_DIR to the directory holding amazon-sp-api/ordersV0.json"
+            f"the Amazon API model {file} is absent or unreadable ({exc.__class__.__name__}); "
+            f"set KPIHUB_SPECS_DIR to the directory holding amazon-sp-api/{model_name}"
         ) from None
     operation = model.get("paths", {}).get(path, {}).get(method, {})
     found = []
@@ -72,15 +89,17 @@ def _matches(expected: Mapping[str, Any], given: Mapping[str, list[str]]) -> boo
     return True
 
 
-def sandbox_answer(path: str, method: str, given: Mapping[str, list[str]]) -> SandboxCase | None:
-    """The static case of the model's operation ``method path`` the request's parameters match.
+def sandbox_answer(
+    path: str, method: str, given: Mapping[str, list[str]], model: str = ORDERS_V0_MODEL
+) -> SandboxCase | None:
+    """The static case of ``model``'s operation ``method path`` the request's parameters match.
 
     ``given`` holds the request's query and path parameters, list-valued ones split on
     commas. The most specific matching case wins (the one naming the most parameters), so a
     follow-up call with ``NextToken`` gets the second page. Raises ``SpecsAbsent``.
     """
     best: tuple[int, int, Any] | None = None
-    for status, parameters, response in _cases(path, method):
+    for status, parameters, response in _cases(path, method, model):
         if _matches(parameters, given) and (best is None or len(parameters) > best[0]):
             best = (len(parameters), status, response)
     return SandboxCase(best[1], best[2]) if best is not None else None

@@ -17,31 +17,34 @@ from sdk.records import Order, Refund, RefundStatus
 from sdk.simulator import route
 
 from ._sim_core import DEFAULT_LIMITS, AmazonCore, Invalid, page_size, time_param
-from ._sim_sandbox import SpecsAbsent, sandbox_answer
+from ._sim_sandbox import ORDERS_V0_MODEL, SpecsAbsent, sandbox_answer
 from ._sim_wire import (
     WIRE_STATUS,
     AmazonShop,
     InventoryToken,
     OrderView,
     SellerAccount,
-    allocate,
     decode_token,
     encode_token,
     fba_snapshot,
     inbound_split,
     iso,
+    line_shares,
     money,
     parse_time,
     seconds,
     stable_alnum,
 )
 
-__all__ = ["INVENTORY_PAGE", "NEXT_TOKEN_TTL", "SpApiRoutes"]
+__all__ = ["INVENTORY_PAGE", "LAG", "NEXT_TOKEN_TTL", "V0_WINDOW", "Key", "SpApiRoutes", "window_of"]
 
 INVENTORY_PAGE = 50
 NEXT_TOKEN_TTL = 30.0
 """Simulated seconds an FBA inventory ``nextToken`` stays valid."""
-_LAG = dt.timedelta(minutes=2)
+LAG = dt.timedelta(minutes=2)
+"""How old a given ``...Before`` bound must be at least: Amazon's two minutes."""
+V0_WINDOW = ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore")
+"""getOrders' window parameters: (created after, created before, updated after, updated before)."""
 Key = tuple[dt.datetime, str]
 """A listing position: (time to the second, id)."""
 _FINANCES_SPAN = dt.timedelta(days=180)
@@ -50,9 +53,11 @@ _FINANCES_SPAN = dt.timedelta(days=180)
 class SpApiRoutes(AmazonCore):
     """``getOrders``, ``getOrderItems``, ``listFinancialEvents`` and ``getInventorySummaries``."""
 
-    def _sandbox(self, endpoint: str, path: str, given: dict[str, list[str]]) -> Response:
+    def _sandbox(
+        self, endpoint: str, path: str, given: dict[str, list[str]], model: str = ORDERS_V0_MODEL
+    ) -> Response:
         try:
-            case = sandbox_answer(path, "get", given)
+            case = sandbox_answer(path, "get", given, model)
         except SpecsAbsent as absent:
             return self._sp_error(endpoint, f"Sandbox test cases are unavailable: {absent}")
         if case is None:
@@ -88,7 +93,7 @@ class SpApiRoutes(AmazonCore):
             if not state or state.get("seller") != seller.seller_id or state.get("mode") not in ("c", "u"):
                 raise Invalid("Invalid NextToken.")
             mode, marketplaces = state["mode"], state["markets"]
-            after, before, cursor = _window_of(state)
+            after, before, cursor = window_of(state)
         else:
             mode, after, before = self._orders_window(query)
             cursor = None
@@ -110,24 +115,28 @@ class SpApiRoutes(AmazonCore):
         payload["CreatedBefore" if mode == "c" else "LastUpdatedBefore"] = iso(before)
         return payload
 
-    def _orders_window(self, query: Any) -> tuple[str, dt.datetime, dt.datetime]:
-        created, updated = query.get("CreatedAfter"), query.get("LastUpdatedAfter")
+    def _orders_window(
+        self, query: Any, names: tuple[str, str, str, str] = V0_WINDOW
+    ) -> tuple[str, dt.datetime, dt.datetime]:
+        """(mode ``c``/``u``, after, before) of a listing; ``names`` as ``V0_WINDOW`` orders them."""
+        created_after, created_before, updated_after, updated_before = names
+        created, updated = query.get(created_after), query.get(updated_after)
         if (created is None) == (updated is None):
-            raise Invalid("Exactly one of CreatedAfter and LastUpdatedAfter must be specified.")
+            raise Invalid(f"Exactly one of {created_after} and {updated_after} must be specified.")
         mode = "c" if created is not None else "u"
-        bound_name, other = (
-            ("CreatedBefore", "LastUpdatedBefore") if mode == "c" else ("LastUpdatedBefore", "CreatedBefore")
+        after_name, bound_name, other = (
+            (created_after, created_before, updated_before)
+            if mode == "c"
+            else (updated_after, updated_before, created_before)
         )
         if query.get(other) is not None:
-            raise Invalid(
-                f"{other} cannot be used with {'CreatedAfter' if mode == 'c' else 'LastUpdatedAfter'}."
-            )
-        after = time_param(query, "CreatedAfter" if mode == "c" else "LastUpdatedAfter")
+            raise Invalid(f"{other} cannot be used with {after_name}.")
+        after = time_param(query, after_name)
         now = self.world_seconds()
         before = now
         if query.get(bound_name) is not None:
             before = time_param(query, bound_name)
-            if before > now - _LAG:
+            if before > now - LAG:
                 raise Invalid(
                     f"{bound_name} must be no later than two minutes before the time of the request."
                 )
@@ -217,12 +226,8 @@ class SpApiRoutes(AmazonCore):
             return self._sp_error("getOrderItems", f"Order {order_id} was not found.", 404, "NotFound")
         lines = self.amazon_world.items("amazon", order.shop_id, order.order_id)
         names = {sku.sku: sku.name for sku in self.amazon_world.skus}
-        amounts = [line.amount for line in lines]
-        shares = {
-            "ItemTax": allocate(order.tax, amounts),
-            "ShippingPrice": allocate(order.shipping_fee, amounts),
-            "PromotionDiscount": allocate(order.discount, amounts),
-        }
+        tax, shipping, discount = line_shares(order, lines)
+        shares = {"ItemTax": tax, "ShippingPrice": shipping, "PromotionDiscount": discount}
         status = WIRE_STATUS[order.status]
         items = []
         for n, line in enumerate(lines):
@@ -274,11 +279,11 @@ class SpApiRoutes(AmazonCore):
             state = decode_token(token)
             if not state or state.get("seller") != seller.seller_id:
                 raise Invalid("Invalid NextToken.")
-            after, before, cursor = _window_of(state)
+            after, before, cursor = window_of(state)
         else:
             if query.get("PostedAfter") is None:
                 raise Invalid("PostedAfter is required.")
-            limit = self.world_seconds() - _LAG
+            limit = self.world_seconds() - LAG
             after = time_param(query, "PostedAfter")
             before = time_param(query, "PostedBefore") if query.get("PostedBefore") else limit
             if after > limit:
@@ -422,7 +427,7 @@ class SpApiRoutes(AmazonCore):
             del self._inventory_tokens[token]
 
 
-def _window_of(state: dict[str, Any]) -> tuple[dt.datetime, dt.datetime, Key]:
+def window_of(state: dict[str, Any]) -> tuple[dt.datetime, dt.datetime, Key]:
     """The window and position a listing's NextToken carries."""
     try:
         key = state["key"]

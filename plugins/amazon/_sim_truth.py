@@ -22,7 +22,7 @@ from sdk.simulator import SellerWorld, Truth
 
 from ._sim_wire import WIRE_STATUS, ZERO, AmazonShop, fba_snapshot, seconds
 
-__all__ = ["AD_PRODUCT", "STANDARD_STATUS", "amazon_truth", "sp_campaign_rows"]
+__all__ = ["AD_PRODUCT", "ORDERS_APIS", "STANDARD_STATUS", "amazon_truth", "sp_campaign_rows"]
 
 STANDARD_STATUS: dict[str, OrderStatus] = {
     "Pending": OrderStatus.PENDING,
@@ -31,6 +31,9 @@ STANDARD_STATUS: dict[str, OrderStatus] = {
     "Canceled": OrderStatus.CANCELLED,
 }
 """Amazon's ``OrderStatus`` as the standard status: what a connector's mapping does."""
+
+ORDERS_APIS = ("v0", "2026-01-01")
+"""The Orders APIs a connector may read orders from; ``truth(orders_api=...)`` names one."""
 
 AD_PRODUCT = "SPONSORED_PRODUCTS"
 """The world's ad type an ``spCampaigns`` report covers."""
@@ -48,11 +51,23 @@ def sp_campaign_rows(world: SellerWorld, shop: AmazonShop, window: int) -> list[
 
 
 def amazon_truth(
-    world: SellerWorld, shops: Sequence[AmazonShop], *, ad_window: int, as_of: dt.datetime
+    world: SellerWorld,
+    shops: Sequence[AmazonShop],
+    *,
+    ad_window: int,
+    as_of: dt.datetime,
+    orders_api: str = "v0",
 ) -> Truth:
-    """Rows by table and natural key; ``as_of`` is the simulator's now (the inventory's date)."""
+    """Rows by table and natural key; ``as_of`` is the simulator's now (the inventory's date).
+
+    ``orders_api`` is the Orders API the connector reads (``v0`` or ``2026-01-01``). Both carry
+    the same values for every ``orders`` and ``order_items`` field (the v2026 wire keeps v0's
+    rule that a Pending order has no money), so the rows do not depend on it; it is checked.
+    """
     if ad_window not in (7, 14):
         raise ValueError(f"ad_window must be 7 or 14, not {ad_window}")
+    if orders_api not in ORDERS_APIS:
+        raise ValueError(f"orders_api must be one of {', '.join(ORDERS_APIS)}, not {orders_api!r}")
     tables: Truth = {cls.table: {} for cls in _TABLES}
     for shop in shops:
         for record in _shop_rows(world, shop, ad_window, as_of):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sdk.records import InventorySnapshot, Order, OrderStatus
+from sdk.records import InventorySnapshot, Order, OrderItem, OrderStatus
 from sdk.simulator import SellerWorld, ShopSpec
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "inbound_split",
     "iso",
     "iso_ms",
+    "line_shares",
     "marketplace_of",
     "money",
     "parse_time",
@@ -216,6 +217,20 @@ def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     shares = [weight / whole if whole else Decimal(1) / len(weights) for weight in weights]
     parts = [(total * share).quantize(CENT, ROUND_DOWN) for share in shares[:-1]]
     return [*parts, total - sum(parts, ZERO)]
+
+
+def line_shares(order: Order, lines: list[OrderItem]) -> tuple[list[Decimal], list[Decimal], list[Decimal]]:
+    """The order's (tax, shipping fee, discount), each split over its lines by line amount.
+
+    Both Orders APIs carry these per item (v0 ``ItemTax``/``ShippingPrice``/``PromotionDiscount``,
+    v2026-01-01 the item's ``TAX``/``SHIPPING``/``DISCOUNT`` proceeds); each sums to the order's.
+    """
+    amounts = [line.amount for line in lines]
+    return (
+        allocate(order.tax, amounts),
+        allocate(order.shipping_fee, amounts),
+        allocate(order.discount, amounts),
+    )
 
 
 def inbound_split(inbound: int) -> tuple[int, int, int]:

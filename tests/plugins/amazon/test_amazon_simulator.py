@@ -819,3 +819,303 @@ def test_truth_is_what_a_connector_reading_the_wire_stores(sim, world):
     assert {o.status for o in truth["orders"].values()} <= {"pending", "paid", "shipped", "cancelled"}
     assert all(r.status is RefundStatus.COMPLETED for r in truth["refunds"].values())
     assert {r.attribution_window_days for r in sim.truth(ad_window=7)["ad_performance"].values()} == {7}
+
+
+# -- Orders API v2026-01-01 ----------------------------------------------------------------------
+
+V2026 = "/sp/orders/2026-01-01/orders"
+ORDERS_2026_MODEL = SPECS_DIR / "amazon-sp-api" / "orders_2026-01-01.json"
+EVERYTHING = "PROCEEDS,FULFILLMENT,RECIPIENT"
+
+
+@pytest.fixture(scope="module")
+def busy_world():
+    """Four busy days: every status, pending orders included, in both shops."""
+    shops = [
+        ShopSpec.on_site(
+            "amazon", "US", shop_id="AMZUS01", launched_on=dt.date(2023, 1, 1), orders_per_day=120
+        ),
+        ShopSpec.on_site(
+            "amazon", "UK", shop_id="AMZUK01", launched_on=dt.date(2023, 1, 1), orders_per_day=80
+        ),
+    ]
+    return SellerWorld.generate(
+        12, shops=shops, days=4, start=dt.date(2025, 3, 1), skus=40, platforms=("amazon",)
+    )
+
+
+@pytest.fixture
+def busy(busy_world, clock):
+    return AmazonSimulator(busy_world, limits=FAST, clock=clock)
+
+
+async def search_all(client, token, params, page=100):
+    """Every page of a ``searchOrders`` listing: (orders, pages, the last body)."""
+    headers = {"x-amz-access-token": token}
+    orders, pages, current = [], 0, {**params, "maxResultsPerPage": page}
+    while True:
+        response = await client.get(V2026, params=current, headers=headers)
+        assert response.status_code == 200, response.text
+        body = as_json(response)
+        assert "payload" not in body
+        pages += 1
+        orders.extend(body["orders"])
+        if "pagination" not in body:
+            return orders, pages, body
+        current = {**params, "maxResultsPerPage": page, "paginationToken": body["pagination"]["nextToken"]}
+
+
+def breakdown(entries, kind):
+    return sum((Decimal(e["subtotal"]["amount"]) for e in entries if e["type"] == kind), Decimal(0))
+
+
+def test_search_orders_pages_every_order_once_with_proceeds_that_add_up(busy, busy_world):
+    sim, world = busy, busy_world
+    account, shop = seller(sim)
+    params = {"lastUpdatedAfter": "2024-12-01T00:00:00Z", "includedData": EVERYTHING + ",PROMOTION,TAX"}
+
+    async def scenario(client):
+        token = await login(client, sim, account)
+        listed = await search_all(client, token, params, 37)
+        bare = await client.get(
+            V2026,
+            params={"createdAfter": "2024-12-01T00:00:00Z", "marketplaceIds": "ATVPDKIKX0DER"},
+            headers={"x-amz-access-token": token},
+        )
+        return listed, bare
+
+    (orders, pages, last), bare = run(sim, scenario)
+    expected = world.orders("amazon", shop.shop_id)
+    ids = [o["orderId"] for o in orders]
+    assert len(ids) == len(set(ids)) == len(expected) and set(ids) == {o.order_id for o in expected}
+    assert pages == -(-len(expected) // 37)
+    keys = [(o["lastUpdatedTime"], o["orderId"]) for o in orders]
+    assert keys == sorted(keys)
+    assert "lastUpdatedBefore" in last and "createdBefore" not in last
+    served = {o["orderId"]: o for o in orders}
+    statuses = set()
+    for order in expected:
+        wire = served[order.order_id]
+        statuses.add(wire["fulfillment"]["fulfillmentStatus"])
+        assert wire["salesChannel"] == {
+            "channelName": "AMAZON",
+            "marketplaceId": "ATVPDKIKX0DER",
+            "marketplaceName": "Amazon.com",
+        }
+        items = wire["orderItems"]
+        assert [i["orderItemId"] for i in items] == [
+            line.line_id for line in world.items("amazon", shop.shop_id, order.order_id)
+        ]
+        if order.status is OrderStatus.PENDING:
+            assert wire["fulfillment"]["fulfillmentStatus"] == "PENDING" and "proceeds" not in wire
+            assert all(not {"proceeds", "promotion", "tax"} & set(i) for i in items)
+            assert all("price" not in i["product"] for i in items)
+            continue
+        proceeds = wire["proceeds"]
+        assert proceeds["grandTotal"]["currencyCode"] == "USD"
+        assert Decimal(proceeds["grandTotal"]["amount"]) == world_gross(world, order) == order.gross_amount
+        assert sum(Decimal(i["proceeds"]["proceedsTotal"]["amount"]) for i in items) == order.gross_amount
+        for kind in ("ITEM", "SHIPPING", "TAX", "DISCOUNT"):
+            per_item = sum(breakdown(i["proceeds"]["breakdowns"], kind) for i in items)
+            assert breakdown(proceeds["breakdowns"], kind) == per_item, kind
+        assert breakdown(proceeds["breakdowns"], "DISCOUNT") == -order.discount
+        assert all(i["tax"]["taxCollections"][0]["model"] == "MARKETPLACE_FACILITATOR" for i in items)
+        assert all(
+            ("promotion" in i) == (breakdown(i["proceeds"]["breakdowns"], "DISCOUNT") < 0) for i in items
+        )
+    assert statuses == {"PENDING", "UNSHIPPED", "SHIPPED", "CANCELLED"}
+    assert bare.status_code == 200 and "createdBefore" in bare.json()
+    assert bare.headers["x-amzn-ratelimit-limit"] == "1000" and bare.headers["x-amzn-requestid"]
+    for order in bare.json()["orders"]:
+        assert not {"proceeds", "fulfillment", "recipient"} & set(order)
+        assert all(
+            not {"proceeds", "fulfillment"} & set(i) and i["product"]["sellerSku"]
+            for i in order["orderItems"]
+        )
+
+
+def test_truth_is_what_a_connector_reading_search_orders_stores(busy):
+    """Orders and items rebuilt from v2026 pages alone, per the docstring's mapping, are the truth."""
+    sim = busy
+    sites = {"ATVPDKIKX0DER": ("US", "USD"), "A1F83G8C2ARO7P": ("UK", "GBP")}
+    status = {"PENDING": "pending", "UNSHIPPED": "paid", "SHIPPED": "shipped", "CANCELLED": "cancelled"}
+    channel = {"AMAZON": "AFN", "MERCHANT": "MFN"}
+
+    async def scenario(client):
+        listings = []
+        for account in sim.credentials()["sellers"]:
+            token = await login(client, sim, account)
+            orders, _, _ = await search_all(
+                client, token, {"createdAfter": "2024-12-01T00:00:00Z", "includedData": EVERYTHING}
+            )
+            listings.append((account, orders))
+        return listings
+
+    def when(text):
+        return dt.datetime.fromisoformat(text) if text else None
+
+    got = {"orders": {}, "order_items": {}}
+
+    def keep(record):
+        got[record.table][tuple(getattr(record, n) for n in record.natural_key)] = record
+
+    for account, orders in run(sim, scenario):
+        for order in orders:
+            marketplace = order["salesChannel"]["marketplaceId"]
+            site, currency = sites[marketplace]
+            common = {"platform": "amazon", "shop_id": account["marketplaces"][marketplace]}
+            fulfillment = order["fulfillment"]
+            breakdowns = order.get("proceeds", {}).get("breakdowns", [])
+            keep(
+                Order(
+                    **common,
+                    order_id=order["orderId"],
+                    site=site,
+                    status=status[fulfillment["fulfillmentStatus"]],
+                    currency=order.get("proceeds", {}).get("grandTotal", {}).get("currencyCode", currency),
+                    created_at=when(order["createdTime"]),
+                    updated_at=when(order["lastUpdatedTime"]),
+                    ship_by=when(fulfillment.get("shipByWindow", {}).get("latestDateTime")),
+                    deliver_by=when(fulfillment.get("deliverByWindow", {}).get("latestDateTime")),
+                    gross_amount=Decimal(order.get("proceeds", {}).get("grandTotal", {}).get("amount", "0")),
+                    tax=breakdown(breakdowns, "TAX"),
+                    shipping_fee=breakdown(breakdowns, "SHIPPING"),
+                    discount=-breakdown(breakdowns, "DISCOUNT"),
+                    buyer_country=order["recipient"]["deliveryAddress"]["countryCode"],
+                    fulfilment_channel=channel[fulfillment["fulfilledBy"]],
+                )
+            )
+            for item in order["orderItems"]:
+                product = item["product"]
+                unit = product.get("price", {}).get("unitPrice", {}).get("amount", "0")
+                keep(
+                    OrderItem(
+                        **common,
+                        order_id=order["orderId"],
+                        line_id=item["orderItemId"],
+                        sku=product["sellerSku"],
+                        platform_item_id=product.get("asin"),
+                        quantity=item["quantityOrdered"],
+                        unit_price=Decimal(unit),
+                        amount=breakdown(item.get("proceeds", {}).get("breakdowns", []), "ITEM"),
+                        currency=currency,
+                    )
+                )
+
+    truth = sim.truth(orders_api="2026-01-01")
+    assert {row.shop_id for row in truth["orders"].values()} == {"AMZUS01", "AMZUK01"}
+    for table in ("orders", "order_items"):
+        assert got[table] == truth[table], table
+        assert truth[table] == sim.truth(orders_api="v0")[table], table
+    assert any(row.discount > 0 for row in truth["orders"].values())
+    pending = {row.shop_id for row in truth["orders"].values() if row.status is OrderStatus.PENDING}
+    assert pending == {"AMZUS01", "AMZUK01"}
+    with pytest.raises(ValueError, match="orders_api"):
+        sim.truth(orders_api="v1")
+
+
+def test_search_orders_validates_its_parameters_and_its_pagination_token(sim, clock):
+    account, shop = seller(sim)
+    mid = shop.marketplace.marketplace_id
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = {"lastUpdatedAfter": "2025-01-01T00:00:00Z"}
+    cases = [
+        {"marketplaceIds": mid},
+        {"createdAfter": "2025-01-01T00:00:00Z", **after},
+        {"createdAfter": "2025-01-01T00:00:00Z", "lastUpdatedBefore": "2025-02-01T00:00:00Z"},
+        {**after, "createdBefore": "2025-02-01T00:00:00Z"},
+        {**after, "lastUpdatedBefore": now},
+        {**after, "lastUpdatedBefore": "2024-12-01T00:00:00Z"},
+        {**after, "maxResultsPerPage": "0"},
+        {**after, "maxResultsPerPage": "101"},
+        {**after, "includedData": "PROCEEDS,EVERYTHING"},
+        {**after, "fulfillmentStatuses": "Shipped"},
+        {**after, "marketplaceIds": "A1F83G8C2ARO7P"},
+        {**after, "paginationToken": "garbage"},
+    ]
+
+    async def scenario(client):
+        headers = {"x-amz-access-token": await login(client, sim, account)}
+        refused = [await client.get(V2026, params=p, headers=headers) for p in cases]
+        first = await client.get(V2026, params={**after, "maxResultsPerPage": 5}, headers=headers)
+        follow = {**after, "paginationToken": first.json()["pagination"]["nextToken"]}
+        other = await client.get(
+            V2026, params={**follow, "lastUpdatedAfter": "2025-01-02T00:00:00Z"}, headers=headers
+        )
+        more = await client.get(V2026, params={**follow, "marketplaceIds": mid}, headers=headers)
+        same = await client.get(
+            V2026, params={**follow, "maxResultsPerPage": 7, "includedData": "PROCEEDS"}, headers=headers
+        )
+        clock.now += 24 * 3600 + 1
+        headers = {"x-amz-access-token": await login(client, sim, account)}
+        expired = await client.get(V2026, params=follow, headers=headers)
+        sandbox = await client.get(V2026, params={"createdAfter": "TEST_CASE_400"}, headers=headers)
+        one = await client.get(f"{V2026}/{first.json()['orders'][0]['orderId']}", headers=headers)
+        missing = await client.get(f"{V2026}/000-0000000-0000000", headers=headers)
+        return refused, first, [other, more], same, expired, sandbox, one, missing
+
+    refused, first, mismatched, same, expired, sandbox, one, missing = run(sim, scenario)
+    for response in [*refused, *mismatched, expired]:
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["code"] == "InvalidInput"
+        assert "x-amzn-ratelimit-limit" in response.headers
+    assert "Exactly one of createdAfter and lastUpdatedAfter" in refused[0].json()["errors"][0]["message"]
+    assert "Exactly one of createdAfter and lastUpdatedAfter" in refused[1].json()["errors"][0]["message"]
+    assert "expired" in expired.json()["errors"][0]["message"]
+    assert same.status_code == 200, same.text
+    assert len(same.json()["orders"]) == 7 and same.json()["orders"][0]["proceeds"]
+    assert same.json()["orders"][0]["orderId"] not in {o["orderId"] for o in first.json()["orders"]}
+    assert one.status_code == 200 and one.json()["order"]["orderId"] == first.json()["orders"][0]["orderId"]
+    assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "NotFound"
+    if ORDERS_2026_MODEL.is_file():
+        model = json.loads(ORDERS_2026_MODEL.read_text(encoding="utf-8"))
+        (case,) = model["paths"]["/orders/2026-01-01/orders"]["get"]["responses"]["400"][
+            "x-amzn-api-sandbox"
+        ]["static"]
+        assert sandbox.status_code == 400 and sandbox.json() == case["response"]
+
+
+def test_search_orders_keeps_amazons_rate_limit_shared_by_the_apps_sellers(world, clock):
+    sim = AmazonSimulator(world, clock=clock)  # searchOrders: 0.0056/s, burst 20
+    assert sim.endpoints["searchOrders"].rate_limit == RateLimit(0.0056, 20)
+    us, us_shop = seller(sim, "US")
+    uk, uk_shop = seller(sim, "UK")
+
+    def params(shop):
+        return {
+            "marketplaceIds": shop.marketplace.marketplace_id,
+            "createdAfter": "2025-01-01T00:00:00Z",
+            "createdBefore": "2025-01-01T06:00:00Z",
+            "maxResultsPerPage": 1,
+        }
+
+    async def scenario(client):
+        us_token, uk_token = await login(client, sim, us), await login(client, sim, uk)
+        answers = [
+            await client.get(V2026, params=params(us_shop), headers={"x-amz-access-token": us_token})
+            for _ in range(20)
+        ]
+        answers.append(
+            await client.get(V2026, params=params(uk_shop), headers={"x-amz-access-token": uk_token})
+        )
+        clock.now += 1 / 0.0056
+        answers.append(
+            await client.get(V2026, params=params(uk_shop), headers={"x-amz-access-token": uk_token})
+        )
+        return answers
+
+    answers = run(sim, scenario)
+    assert [a.status_code for a in answers] == [200] * 20 + [429, 200]
+    throttled = answers[20]
+    assert throttled.json() == {
+        "errors": [
+            {
+                "code": "QuotaExceeded",
+                "message": "You exceeded your quota for the requested resource.",
+                "details": "",
+            }
+        ]
+    }
+    assert "retry-after" not in throttled.headers and "x-amzn-ratelimit-limit" not in throttled.headers
+    assert answers[0].headers["x-amzn-ratelimit-limit"] == "0.0056"
+    assert sim.stats["searchOrders"].throttled == 1 and sim.throttled == 1
