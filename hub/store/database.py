@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.write_lock = threading.Lock()
+        """Held by sync writers: one page is written at a time, whichever thread writes it."""
 
     @property
     def safe_url(self) -> str:

@@ -1,16 +1,36 @@
-"""Insert-or-update by primary key, in the dialect of the connected database."""
+"""Insert-or-update by key, in the dialect of the connected database."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 __all__ = ["upsert"]
 
-_BATCH = 500
+
+@cache
+def _statement(table: Table, dialect: str, key: tuple[str, ...], columns: tuple[str, ...]) -> Insert:
+    """One statement per (table, key, columns), executed with many rows: compiled once, cached."""
+    updated = [c for c in columns if c not in key]
+    if dialect in ("sqlite", "postgresql"):
+        module: Any = sqlite if dialect == "sqlite" else postgresql
+        stmt = module.insert(table)
+        set_ = {c: stmt.excluded[c] for c in updated}
+        chosen: Insert = (
+            stmt.on_conflict_do_update(index_elements=list(key), set_=set_)
+            if updated
+            else stmt.on_conflict_do_nothing(index_elements=list(key))
+        )
+        return chosen
+    if dialect in ("mysql", "mariadb"):
+        stmt = mysql.insert(table)
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated or key})
+    raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
 
 
 def upsert(
@@ -23,24 +43,7 @@ def upsert(
     """
     if not rows:
         return 0
-    key = list(key) if key is not None else [c.name for c in table.primary_key.columns]
-    dialect = conn.dialect.name
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        updated = [c for c in batch[0] if c not in key]
-        if dialect in ("sqlite", "postgresql"):
-            module: Any = sqlite if dialect == "sqlite" else postgresql
-            stmt = module.insert(table).values(list(batch))
-            if updated:
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=key, set_={c: stmt.excluded[c] for c in updated}
-                )
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=key)
-        elif dialect in ("mysql", "mariadb"):
-            stmt = mysql.insert(table).values(list(batch))
-            stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated or key})
-        else:
-            raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
-        conn.execute(stmt)
+    names = tuple(key) if key is not None else tuple(c.name for c in table.primary_key.columns)
+    stmt = _statement(table, conn.dialect.name, names, tuple(rows[0]))
+    conn.execute(stmt, list(rows))
     return len(rows)

@@ -8,6 +8,7 @@ because every write is an upsert by natural key, re-reading the last page duplic
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -152,7 +153,9 @@ async def _sync_stream(
             key: str = partition.key,
             defaults: dict[str, Any] = defaults,
         ) -> None:
-            with store.begin() as conn:
+            # Runs in a worker thread, so HTTP calls of other connections keep their pace
+            # while this page is written; the store takes one writer at a time.
+            with store.write_lock, store.begin() as conn:
                 page = land(
                     conn,
                     tenant_id=info.tenant_id,
@@ -184,12 +187,12 @@ async def _sync_stream(
 
         async for item in stream.read(partition, state):
             if isinstance(item, Checkpoint):
-                commit(item.state, buffer)
+                await asyncio.to_thread(commit, item.state, buffer)
                 state, buffer = item.state, []
             else:
                 buffer.append(item)
         if buffer:  # records after the last checkpoint: keep them; the state stays where it was
-            commit(state, buffer)
+            await asyncio.to_thread(commit, state, buffer)
 
 
 async def sync_connection(

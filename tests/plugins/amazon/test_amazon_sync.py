@@ -207,7 +207,9 @@ def _options(seller, urls, world):
         "seller_id": seller["seller_id"],
         "region": seller["region"].lower(),
         "marketplaces": seller["marketplaces"],
-        "start_date": world.start.isoformat(),
+        # The world's first day starts at each site's local midnight: east of UTC that is the
+        # evening before in UTC, so read from one day earlier.
+        "start_date": (world.start - dt.timedelta(days=1)).isoformat(),
         "sp_api_url": urls["sp_api"],
         "ads_url": urls["ads"],
         "lwa_url": urls["lwa"] + "/auth/o2/token",
