@@ -25,6 +25,7 @@ BUDGETS = RateBudgets()
 """Process-wide: every connection using the same LWA app draws on the same buckets."""
 
 SP_API_LIMITS = {
+    "searchOrders": RateLimit(0.0056, 20),
     "getOrders": RateLimit(0.0167, 20),
     "getOrderItems": RateLimit(0.5, 30),
     "listFinancialEvents": RateLimit(0.5, 30),

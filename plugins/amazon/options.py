@@ -23,7 +23,9 @@ class AmazonOptions(PluginOptions):
         min_length=1, description="marketplace id -> the hub's shop id for that marketplace"
     )
     shop_id: str | None = None
-    orders_api: Literal["v0"] = "v0"
+    orders_api: Literal["2026-01-01", "v0"] = Field(
+        default="2026-01-01", description="v0 getOrders is retired by Amazon on 2027-03-27"
+    )
     attribution_window: Literal[7, 14] = 14
     start_date: dt.date | None = Field(default=None, description="first day to read; default 90 days back")
     ads_lookback_days: int = Field(

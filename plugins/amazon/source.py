@@ -9,7 +9,7 @@ from sdk import Source, Stream
 
 from .client import AmazonClients
 from .options import AmazonCredentials, AmazonOptions
-from .streams import AdsStream, InventoryStream, OrdersStream, RefundsStream
+from .streams import AdsStream, InventoryStream, OrdersStream, OrdersV0Stream, RefundsStream
 
 __all__ = ["AmazonSource"]
 
@@ -31,7 +31,8 @@ class AmazonSource(Source):
         return AmazonClients(self, self.options, self.credentials)
 
     def streams(self) -> list[Stream]:
-        return [OrdersStream(self), RefundsStream(self), InventoryStream(self), AdsStream(self)]
+        orders = OrdersV0Stream(self) if self.options.orders_api == "v0" else OrdersStream(self)
+        return [orders, RefundsStream(self), InventoryStream(self), AdsStream(self)]
 
     def mapping_defaults(self) -> dict[str, Any]:
         # One currency and site per marketplace; partitions say which.

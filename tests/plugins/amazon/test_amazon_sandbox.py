@@ -48,6 +48,7 @@ def _source(sim):
             seller_id=seller["seller_id"],
             region=seller["region"].lower(),
             marketplaces={"ATVPDKIKX0DER": "sandbox-us"},
+            orders_api="v0",  # the sandbox cases compared here are the v0 model's
             sp_api_url=urls["sp_api"],
             ads_url=urls["ads"],
             lwa_url=urls["lwa"] + "/auth/o2/token",
