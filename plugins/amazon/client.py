@@ -7,14 +7,12 @@ scope header. Both share the LWA app's budgets across every seller connected wit
 
 from __future__ import annotations
 
-import gzip
-import json
 from typing import Any
 
 import httpx
 
 from sdk import KpihubError, Source, UpstreamUnavailable
-from sdk.http import ApiClient, Auth, OAuthRefresh, RateBudgets, RateLimit, TokenSet
+from sdk.http import ApiClient, Auth, OAuthRefresh, RateBudgets, RateLimit, TokenSet, decode_report
 
 from .marketplaces import ADS_HOSTS, LWA_TOKEN_URL, SP_API_HOSTS
 from .options import AmazonCredentials, AmazonOptions
@@ -119,12 +117,13 @@ _DOWNLOAD_LIMITS = {"*": RateLimit(20, 20)}
 
 
 def _unreadable_report(response: httpx.Response, body: Any) -> KpihubError | None:
+    """A cut download is retried like a failed one: the classify hook runs inside the retries."""
     if response.status_code != 200:
         return None
     try:
-        json.loads(gzip.decompress(response.content))
-    except (OSError, EOFError, ValueError):
-        return UpstreamUnavailable("the downloaded report is not complete gzip JSON")
+        decode_report(response.content, "GZIP_JSON")
+    except UpstreamUnavailable as exc:
+        return exc
     return None
 
 

@@ -8,16 +8,14 @@ restarted sync continues the same listing or polls the same report.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import gzip
 import json
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sdk import Checkpoint, Partition, RawRecord, Stream, TerminalError, UpstreamUnavailable
-from sdk.http import time_windows
+from sdk.http import ReportStatus, decode_report, time_windows, wait_for_report
 
 from .marketplaces import Marketplace, marketplace
 
@@ -368,25 +366,28 @@ class AdsStream(AmazonStream):
     async def _wait_and_download(self, profile: str, report_id: str) -> list[dict[str, Any]]:
         options = self.source.options
         clients = self.source.clients
-        waited = 0.0
-        while True:
-            _, report = await clients.ads.request(
+
+        async def status(report: str) -> ReportStatus:
+            _, body = await clients.ads.request(
                 "GET",
-                f"/reporting/reports/{report_id}",
+                f"/reporting/reports/{report}",
                 endpoint="getReport",
                 headers={"Amazon-Advertising-API-Scope": profile},
             )
-            status = report.get("status")
-            if status == "COMPLETED" and report.get("url"):
-                break
-            if status in ("FAILED", "FAILURE", "CANCELLED"):
-                raise TerminalError(f"Ads report {report_id} failed: {report.get('failureReason')}")
-            if waited >= options.report_max_wait_seconds:
-                raise UpstreamUnavailable(
-                    f"Ads report {report_id} still {status} after {waited:.0f} s", retry_after=600
-                )
-            await asyncio.sleep(options.report_poll_seconds)
-            waited += options.report_poll_seconds
-        download, _ = await clients.download.request("GET", report["url"], endpoint="downloadReport")
-        rows: list[dict[str, Any]] = json.loads(gzip.decompress(download.content))
-        return rows
+            state = body.get("status")
+            return ReportStatus(
+                done=state == "COMPLETED" and bool(body.get("url")),
+                url=body.get("url"),
+                failed=state in ("FAILED", "FAILURE", "CANCELLED"),
+                reason=body.get("failureReason"),
+            )
+
+        ready = await wait_for_report(
+            report_id,
+            status,
+            poll_seconds=options.report_poll_seconds,
+            max_wait_seconds=options.report_max_wait_seconds,
+        )
+        assert ready.url is not None
+        download, _ = await clients.download.request("GET", ready.url, endpoint="downloadReport")
+        return decode_report(download.content, "GZIP_JSON")

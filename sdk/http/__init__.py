@@ -7,11 +7,12 @@ does; paginators walk listings; ``Redactor`` keeps secrets out of logs and error
 
 from __future__ import annotations
 
-from .auth import Auth, HeaderToken, NoAuth, OAuthRefresh, TokenSet, hmac_sha256_hex
+from .auth import Auth, HeaderToken, HmacQuerySignature, NoAuth, OAuthRefresh, TokenSet, hmac_sha256_hex
 from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
 from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
 from .ratelimit import RateBudgets, RateLimit, TokenBucket
 from .redact import MASK, Redactor
+from .reports import ReportFormat, ReportStatus, decode_report, wait_for_report
 
 __all__ = [
     "MASK",
@@ -20,6 +21,7 @@ __all__ = [
     "Classifier",
     "CursorPaginator",
     "HeaderToken",
+    "HmacQuerySignature",
     "NextTokenPaginator",
     "NoAuth",
     "OAuthRefresh",
@@ -28,10 +30,14 @@ __all__ = [
     "RateBudgets",
     "RateLimit",
     "Redactor",
+    "ReportFormat",
+    "ReportStatus",
     "RetryPolicy",
     "TokenBucket",
     "TokenSet",
+    "decode_report",
     "hmac_sha256_hex",
     "parse_retry_after",
     "time_windows",
+    "wait_for_report",
 ]

@@ -22,7 +22,15 @@ import httpx
 
 from ..errors import CredentialError, UpstreamUnavailable
 
-__all__ = ["Auth", "HeaderToken", "NoAuth", "OAuthRefresh", "TokenSet", "hmac_sha256_hex"]
+__all__ = [
+    "Auth",
+    "HeaderToken",
+    "HmacQuerySignature",
+    "NoAuth",
+    "OAuthRefresh",
+    "TokenSet",
+    "hmac_sha256_hex",
+]
 
 
 def hmac_sha256_hex(key: str | bytes, message: str | bytes) -> str:
@@ -72,6 +80,42 @@ class HeaderToken(Auth):
 
     def secrets(self) -> list[str]:
         return [self._token]
+
+
+class HmacQuerySignature(Auth):
+    """Adds common query parameters, then an HMAC-SHA256 signature of the request as a parameter.
+
+    Platforms differ only in what they sign, so ``message`` builds that string from the
+    request as it will be sent (path, query parameters, body bytes); the signature is the
+    lower-case hex HMAC with ``secret``. ``params`` returns the parameters added first
+    (app key, timestamp, shop id, access token …), so they can be part of what is signed.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        message: Callable[[httpx.Request], str],
+        params: Callable[[], Mapping[str, str]] | None = None,
+        sign_param: str = "sign",
+        secrets: Callable[[], list[str]] | None = None,
+    ) -> None:
+        self._secret = secret
+        self._message = message
+        self._params = params
+        self._sign_param = sign_param
+        self._secrets = secrets
+
+    async def prepare(self, request: httpx.Request) -> None:
+        url = request.url
+        if self._params is not None:
+            url = url.copy_merge_params(dict(self._params()))
+        request.url = url.copy_remove_param(self._sign_param)
+        signature = hmac_sha256_hex(self._secret, self._message(request))
+        request.url = request.url.copy_add_param(self._sign_param, signature)
+
+    def secrets(self) -> list[str]:
+        return [self._secret, *(self._secrets() if self._secrets else [])]
 
 
 @dataclass(frozen=True)
