@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sdk import ConfigError
+
 from ..connections import add_connection, get_connection, list_connections, open_source
 from ..sync import PageResult, RunResult, remap_connection, sync_connection
 from .app import TenantOption, app, console, err_console, guarded, hub_context
@@ -108,7 +110,8 @@ class SyncProgress:
         )
 
 
-def _report(result: RunResult, what: str) -> None:
+def _report(result: RunResult, what: str) -> bool:
+    """Print a run's outcome; return whether it succeeded."""
     console.print(
         f"{what} run {result.run_id} {result.status}: {result.rows_read} records read, "
         f"{result.rows_written} rows written, {result.rows_rejected} quarantined"
@@ -126,33 +129,54 @@ def _report(result: RunResult, what: str) -> None:
             f"{f' ({reasons})' if reasons else ''}, {result.stats.get('token_refreshes', 0)} token refreshes"
         )
     for error in result.errors:
-        where = f"{error['stream']}: " if "stream" in error else ""
+        where = f"{error['stream']}: " if error.get("stream") else ""
         err_console.print(f"[red]error:[/] {escape(where + error['error'])}", highlight=False)
-    if result.status != "succeeded":
-        raise typer.Exit(1)
+    return result.status == "succeeded"
 
 
 @app.command()
 @guarded
 def sync(
-    name: Annotated[str, typer.Argument(help="The connection to sync.")],
+    names: Annotated[list[str] | None, typer.Argument(help="Connections to sync, together.")] = None,
+    all_connections: Annotated[bool, typer.Option("--all", help="Sync every active connection.")] = False,
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Ignore saved state; read all.")
     ] = False,
     tenant: TenantOption = "default",
 ) -> None:
-    """Read new data from a connection into the store, resuming where the last run stopped."""
+    """Read new data from connections into the store, resuming where the last run stopped.
+
+    Several connections sync concurrently: the rate budgets they share (one app, many shops)
+    pace them, and a slow shop holds back no other.
+    """
+    if bool(names) == all_connections:
+        raise ConfigError("name the connections to sync, or pass --all (not both)")
     ctx = hub_context()
     try:
-        info = get_connection(ctx.ready_store, name, tenant=tenant)
-        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
-        with SyncProgress() as progress:
-            result = asyncio.run(
-                sync_connection(ctx.ready_store, info, source, full_refresh=full_refresh, progress=progress)
+        store = ctx.ready_store
+        if all_connections:
+            infos = [i for i in list_connections(store, tenant=tenant) if i.status == "active"]
+        else:
+            infos = [get_connection(store, name, tenant=tenant) for name in dict.fromkeys(names or [])]
+        sources = [open_source(store, ctx.vault, ctx.registry, info) for info in infos]
+
+        async def run_all() -> list[RunResult]:
+            runs = (
+                sync_connection(store, info, source, full_refresh=full_refresh, progress=progress)
+                for info, source in zip(infos, sources, strict=True)
             )
+            return list(await asyncio.gather(*runs))
+
+        with SyncProgress() as progress:
+            results = asyncio.run(run_all())
     finally:
         ctx.close()
-    _report(result, "sync")
+    failed = 0
+    for info, result in zip(infos, results, strict=True):
+        console.print(f"[bold]{info.name}[/]", highlight=False)
+        failed += not _report(result, "sync")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -173,4 +197,5 @@ def remap(
         asyncio.run(source.aclose())
     finally:
         ctx.close()
-    _report(result, "remap")
+    if not _report(result, "remap"):
+        raise typer.Exit(1)

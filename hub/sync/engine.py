@@ -24,6 +24,7 @@ from sdk import (
     CredentialError,
     KpihubError,
     MappingError,
+    Partition,
     RawRecord,
     Source,
     Stream,
@@ -140,59 +141,74 @@ async def _sync_stream(
     full_refresh: bool,
     progress: Progress | None,
 ) -> None:
+    """Read every partition of ``stream`` concurrently, so one slow shop holds back no other.
+
+    Each partition keeps its own state; if any fails, the others still finish and commit,
+    then the first failure is raised for the run to record.
+    """
     with store.begin() as conn:
         _, mapping = effective_mapping(conn, info.id, stream)
-    for partition in stream.partitions():
-        defaults = {**source.mapping_defaults(), **partition.defaults}
-        state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
-        buffer: list[RawRecord] = []
+    runs = [
+        _sync_partition(store, info, source, stream, partition, mapping, result, full_refresh, progress)
+        for partition in stream.partitions()
+    ]
+    outcomes = await asyncio.gather(*runs, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
-        def commit(
-            new_state: dict[str, Any],
-            pending: list[RawRecord],
-            key: str = partition.key,
-            defaults: dict[str, Any] = defaults,
-        ) -> None:
-            # Runs in a worker thread, so HTTP calls of other connections keep their pace
-            # while this page is written; the store takes one writer at a time.
-            with store.write_lock, store.begin() as conn:
-                page = land(
-                    conn,
-                    tenant_id=info.tenant_id,
-                    connection_id=info.id,
-                    run_id=result.run_id,
-                    stream=stream.name,
-                    partition_key=key,
-                    primary_key=stream.primary_key,
-                    mapping=mapping,
-                    defaults=defaults,
-                    records=pending,
-                )
-                upsert(
-                    conn,
-                    stream_states,
-                    [
-                        {
-                            "connection_id": info.id,
-                            "stream": stream.name,
-                            "partition_key": key,
-                            "state": new_state,
-                            "updated_at": _now(),
-                        }
-                    ],
-                )
+
+async def _sync_partition(
+    store: Store,
+    info: ConnectionInfo,
+    source: Source,
+    stream: Stream,
+    partition: Partition,
+    mapping: CompiledMapping,
+    result: RunResult,
+    full_refresh: bool,
+    progress: Progress | None,
+) -> None:
+    defaults = {**source.mapping_defaults(), **partition.defaults}
+    state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
+    buffer: list[RawRecord] = []
+
+    def commit(new_state: dict[str, Any], pending: list[RawRecord]) -> None:
+        # Runs in a worker thread, so HTTP calls of other shops keep their pace while this
+        # page is written; the store takes one writer at a time.
+        with store.write_lock, store.begin() as conn:
+            page = land(
+                conn,
+                tenant_id=info.tenant_id,
+                connection_id=info.id,
+                run_id=result.run_id,
+                stream=stream.name,
+                partition_key=partition.key,
+                primary_key=stream.primary_key,
+                mapping=mapping,
+                defaults=defaults,
+                records=pending,
+            )
+            state_row = {
+                "connection_id": info.id,
+                "stream": stream.name,
+                "partition_key": partition.key,
+                "state": new_state,
+                "updated_at": _now(),
+            }
+            upsert(conn, stream_states, [state_row])
             result.add(stream.name, page)
-            if progress is not None:
-                progress(stream.name, key, page)
+        if progress is not None:
+            progress(stream.name, partition.key, page)
 
-        async for item in stream.read(partition, state):
-            if isinstance(item, Checkpoint):
-                await asyncio.to_thread(commit, item.state, buffer)
-                state, buffer = item.state, []
-            else:
-                buffer.append(item)
-        if buffer:  # records after the last checkpoint: keep them; the state stays where it was
-            await asyncio.to_thread(commit, state, buffer)
+    async for item in stream.read(partition, state):
+        if isinstance(item, Checkpoint):
+            await asyncio.to_thread(commit, item.state, buffer)
+            state, buffer = item.state, []
+        else:
+            buffer.append(item)
+    if buffer:  # records after the last checkpoint: keep them; the state stays where it was
+        await asyncio.to_thread(commit, state, buffer)
 
 
 async def sync_connection(

@@ -315,3 +315,15 @@ def test_error_text_with_markup_characters_is_printed_verbatim(hub_env, tmp_path
     assert result.exit_code == 1
     assert_handled(result)
     assert "jd[/]/teams.jsonl line 1 is not JSON" in result.stderr
+
+
+def test_sync_several_connections_together(cli_hub, database_url):
+    (cli_hub / "options2.yaml").write_text("shop_id: S2\norders: 7\nseed: 3\n")
+    assert add("shop2", options="options2.yaml").exit_code == 0
+    result = run("sync", "--all")
+    assert result.exit_code == 0, result.output
+    assert "shop1" in result.stdout and "shop2" in result.stdout
+    assert result.stdout.count("succeeded") == 2
+    assert _count(database_url, standard_tables["orders"]) == 12 + 7
+    assert_clean_error(run("sync"), 2, "name the connections to sync, or pass --all")
+    assert_clean_error(run("sync", "shop1", "--all"), 2, "not both")
