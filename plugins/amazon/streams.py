@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import jmespath
+
 from sdk import Checkpoint, Partition, RawRecord, Stream, TerminalError, UpstreamUnavailable
-from sdk.http import ReportStatus, decode_report, time_windows, wait_for_report
+from sdk.http import NextTokenPaginator, ReportStatus, decode_report, time_windows, wait_for_report
 
 from .marketplaces import Marketplace, marketplace
 
@@ -65,84 +68,101 @@ class AmazonStream(Stream):
         return dt.datetime.combine(first, dt.time(), dt.UTC)
 
 
-class OrdersStream(AmazonStream):
-    """Orders updated since the last run through Orders API v2026-01-01 ``searchOrders``.
+class _UpdatedOrders(AmazonStream):
+    """Orders updated since the last run, in one listing per run.
 
-    Items come inside each order; ``includedData`` asks for the money (PROCEEDS), fulfilment
-    and the delivery country. The upper bound is fixed per listing and kept in the state, so
-    a resumed listing sends the very parameters its pagination token was issued for.
+    The listing's upper bound (two minutes before now, as Amazon requires) is fixed when it
+    starts and kept in the state with the page token, so a resumed listing sends exactly the
+    parameters its token was issued for; the next run starts where this one's bound was.
+    """
+
+    path: ClassVar[str]
+    endpoint: ClassVar[str]
+    orders_path: ClassVar[str]
+    next_page_path: ClassVar[str]
+    next_page_param: ClassVar[str]
+
+    @abstractmethod
+    def query(self, partition: Partition, after: str, before: str) -> dict[str, Any]:
+        """The listing's parameters, sent with every page."""
+
+    async def complete(self, order: dict[str, Any]) -> RawRecord:
+        """The raw record for one listed order."""
+        return order
+
+    async def read(
+        self, partition: Partition, state: dict[str, Any]
+    ) -> AsyncIterator[RawRecord | Checkpoint]:
+        after = state.get("after") or _iso(self.start())
+        before = state.get("before") or _iso(dt.datetime.now(dt.UTC) - _LAG)
+        pages = NextTokenPaginator(token_path=self.next_page_path, param=self.next_page_param)
+        pages.resume({"token": state.get("next_token")})
+        while True:
+            params = {**self.query(partition, after, before), **pages.params()}
+            _, body = await self.source.clients.sp_api.request(
+                "GET", self.path, endpoint=self.endpoint, params=params
+            )
+            for order in jmespath.search(self.orders_path, body) or []:
+                yield await self.complete(order)
+            if not pages.advance(body):
+                yield Checkpoint({"after": before})
+                return
+            yield Checkpoint({"after": after, "before": before, "next_token": pages.token})
+
+
+class OrdersStream(_UpdatedOrders):
+    """Orders API v2026-01-01 ``searchOrders``: items come inside each order.
+
+    ``includedData`` asks for the money (PROCEEDS), fulfilment and the delivery country.
     """
 
     name: ClassVar[str] = "orders"
     primary_key: ClassVar[tuple[str, ...]] = ("orderId",)
     cursor_field: ClassVar[str | None] = "lastUpdatedTime"
     default_mapping: ClassVar[str | None] = "mappings/orders_2026.json"
-    included = "PROCEEDS,FULFILLMENT,RECIPIENT"
+    path = "/orders/2026-01-01/orders"
+    endpoint = "searchOrders"
+    orders_path = "orders"
+    next_page_path = "pagination.nextToken"
+    next_page_param = "paginationToken"
 
-    async def read(
-        self, partition: Partition, state: dict[str, Any]
-    ) -> AsyncIterator[RawRecord | Checkpoint]:
-        api = self.source.clients.sp_api
-        after = state.get("after") or _iso(self.start())
-        before = state.get("before") or _iso(dt.datetime.now(dt.UTC) - _LAG)
-        token = state.get("next_token")
-        while True:
-            params = {
-                "marketplaceIds": partition.params["marketplace_id"],
-                "lastUpdatedAfter": after,
-                "lastUpdatedBefore": before,
-                "maxResultsPerPage": 100,
-                "includedData": self.included,
-                **({"paginationToken": token} if token else {}),
-            }
-            _, body = await api.request(
-                "GET", "/orders/2026-01-01/orders", endpoint="searchOrders", params=params
-            )
-            for order in body.get("orders") or []:
-                yield order
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
-                yield Checkpoint({"after": before})
-                return
-            yield Checkpoint({"after": after, "before": before, "next_token": token})
+    def query(self, partition: Partition, after: str, before: str) -> dict[str, Any]:
+        return {
+            "marketplaceIds": partition.params["marketplace_id"],
+            "lastUpdatedAfter": after,
+            "lastUpdatedBefore": before,
+            "maxResultsPerPage": 100,
+            "includedData": "PROCEEDS,FULFILLMENT,RECIPIENT",
+        }
 
 
-class OrdersV0Stream(AmazonStream):
-    """Orders updated since the last run (Orders API v0), each with its items attached.
+class OrdersV0Stream(_UpdatedOrders):
+    """Orders API v0 ``getOrders``, each order with its ``getOrderItems`` attached.
 
-    The raw record is Amazon's ``Order`` object plus ``OrderItems``, the items
-    ``getOrderItems`` returned for it, so one record holds everything the mapping needs.
+    The raw record is Amazon's ``Order`` object plus ``OrderItems``, so one record holds
+    everything the mapping needs.
     """
 
     name: ClassVar[str] = "orders"
     primary_key: ClassVar[tuple[str, ...]] = ("AmazonOrderId",)
     cursor_field: ClassVar[str | None] = "LastUpdateDate"
     default_mapping: ClassVar[str | None] = "mappings/orders.json"
+    path = "/orders/v0/orders"
+    endpoint = "getOrders"
+    orders_path = "payload.Orders"
+    next_page_path = "payload.NextToken"
+    next_page_param = "NextToken"
 
-    async def read(
-        self, partition: Partition, state: dict[str, Any]
-    ) -> AsyncIterator[RawRecord | Checkpoint]:
-        api = self.source.clients.sp_api
-        after = state.get("after") or _iso(self.start())
-        before = state.get("before") or _iso(dt.datetime.now(dt.UTC) - _LAG)
-        token = state.get("next_token")
-        while True:
-            params = {
-                "MarketplaceIds": partition.params["marketplace_id"],
-                "LastUpdatedAfter": after,
-                "LastUpdatedBefore": before,
-                "MaxResultsPerPage": 100,
-                **({"NextToken": token} if token else {}),
-            }
-            _, body = await api.request("GET", "/orders/v0/orders", endpoint="getOrders", params=params)
-            payload = body.get("payload") or {}
-            for order in payload.get("Orders") or []:
-                yield {**order, "OrderItems": await self._items(order["AmazonOrderId"])}
-            token = payload.get("NextToken")
-            if not token:
-                yield Checkpoint({"after": before})
-                return
-            yield Checkpoint({"after": after, "before": before, "next_token": token})
+    def query(self, partition: Partition, after: str, before: str) -> dict[str, Any]:
+        return {
+            "MarketplaceIds": partition.params["marketplace_id"],
+            "LastUpdatedAfter": after,
+            "LastUpdatedBefore": before,
+            "MaxResultsPerPage": 100,
+        }
+
+    async def complete(self, order: dict[str, Any]) -> RawRecord:
+        return {**order, "OrderItems": await self._items(order["AmazonOrderId"])}
 
     async def _items(self, order_id: str) -> list[dict[str, Any]]:
         api = self.source.clients.sp_api
