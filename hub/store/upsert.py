@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from sdk import StoreError
+
 __all__ = ["upsert"]
 
 
@@ -30,7 +32,7 @@ def _statement(table: Table, dialect: str, key: tuple[str, ...], columns: tuple[
     if dialect in ("mysql", "mariadb"):
         stmt = mysql.insert(table)
         return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updated or key})
-    raise NotImplementedError(f"upsert is not implemented for the {dialect} dialect")
+    raise StoreError(f"kpihub stores live in SQLite, PostgreSQL or MySQL/MariaDB, not {dialect}")
 
 
 def upsert(
