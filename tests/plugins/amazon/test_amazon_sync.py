@@ -23,6 +23,15 @@ from sdk import SourceContext
 from sdk.http import RateBudgets, RateLimit
 from sdk.simulator import FaultKind, FaultPlan, SellerWorld
 
+FAULT_KINDS = [
+    FaultKind.RATE_LIMIT_429,
+    FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER,
+    FaultKind.SERVER_500,
+    FaultKind.SERVER_503,
+    FaultKind.TRUNCATED_JSON,
+    FaultKind.MALFORMED_JSON,
+    FaultKind.TOKEN_REVOKED,
+]
 TABLES = ("orders", "order_items", "refunds", "ad_performance", "inventory_snapshots")
 SCALE = 200.0  # rates x200 so a 20-day world syncs in seconds; bursts as documented
 
@@ -130,16 +139,7 @@ def test_sync_equals_ground_truth_with_zero_429s(amazon_hub, orders_api):
 @pytest.mark.parametrize("orders_api", ["2026-01-01", "v0"])
 def test_sync_with_faults_on_ten_percent_of_requests(amazon_hub, orders_api):
     world = _world(shops=3, days=12, seed=5)
-    kinds = [
-        FaultKind.RATE_LIMIT_429,
-        FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER,
-        FaultKind.SERVER_500,
-        FaultKind.SERVER_503,
-        FaultKind.TRUNCATED_JSON,
-        FaultKind.MALFORMED_JSON,
-        FaultKind.TOKEN_REVOKED,
-    ]
-    faults = FaultPlan(7, {kind: 0.10 / len(kinds) for kind in kinds}, retry_after=0.01)
+    faults = FaultPlan(7, {kind: 0.10 / len(FAULT_KINDS) for kind in FAULT_KINDS}, retry_after=0.01)
     sim = AmazonSimulator(world, limits=_scaled_limits(), faults=faults)
     names = _connect_all(amazon_hub, sim, world, orders_api)
 
@@ -275,13 +275,15 @@ def test_killed_at_any_request_resumes_to_the_truth_and_the_same_report(amazon_h
     assert sim.reports_created == windows, "a resumed sync polls the report it created, not a new one"
 
 
-def test_twenty_shops_ninety_days_equal_the_truth(amazon_hub):
+@pytest.mark.parametrize("fault_rate", [0.0, 0.10], ids=["clean", "faults"])
+def test_twenty_shops_ninety_days_equal_the_truth(amazon_hub, fault_rate):
     start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=91)
     world = SellerWorld.generate(
         90, shops=20, days=90, start=start, platforms=("amazon",), orders_per_day=1, refund_rate=0.08
     )
     fast = {name: RateLimit(limit.rate * 2000, limit.burst) for name, limit in DEFAULT_LIMITS.items()}
-    sim = AmazonSimulator(world, limits=fast)
+    faults = FaultPlan(9, {kind: fault_rate / len(FAULT_KINDS) for kind in FAULT_KINDS}, retry_after=0.01)
+    sim = AmazonSimulator(world, limits=fast, faults=faults if fault_rate else None)
     names = _connect_all(amazon_hub, sim, world)
     for name in names:  # the same app, limits scaled alike
         info = get_connection(amazon_hub.ready_store, name)
@@ -297,3 +299,30 @@ def test_twenty_shops_ninety_days_equal_the_truth(amazon_hub):
     assert [r.status for r in results] == ["succeeded"] * 20, [r.errors for r in results if r.errors]
     assert_equals_truth(amazon_hub, sim)
     assert len(sim.truth()["orders"]) > 1000
+    if fault_rate:
+        requests = sum(stats.requests for stats in sim.stats.values())
+        assert sum(faults.injected.values()) >= 0.05 * requests
+        assert sum(r.stats.get("retries", 0) for r in results) >= sum(
+            n for kind, n in faults.injected.items() if kind != FaultKind.TOKEN_REVOKED
+        ), "each run reports its retries"
+
+
+def test_documented_limits_are_never_exceeded(amazon_hub):
+    """Amazon's own usage plans, unscaled: a full sync of a small seller sees no 429."""
+    world = _world(shops=3, days=6, seed=13)
+    sim = AmazonSimulator(world)  # DEFAULT_LIMITS: the documented rates and bursts
+    names = _connect_all(amazon_hub, sim, world)
+    for name in names:
+        info = get_connection(amazon_hub.ready_store, name)
+        with amazon_hub.ready_store.begin() as conn:
+            conn.execute(
+                sa.update(connections)
+                .where(connections.c.id == info.id)
+                .values(options={**info.options, "rate_limit_scale": 1.0})
+            )
+
+    results = _sync_all(amazon_hub, sim, names)
+
+    assert [r.status for r in results] == ["succeeded"] * 3, [r.errors for r in results]
+    assert_equals_truth(amazon_hub, sim)
+    assert {name: st.throttled for name, st in sim.stats.items() if st.throttled} == {}
