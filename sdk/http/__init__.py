@@ -7,7 +7,16 @@ does; paginators walk listings; ``Redactor`` keeps secrets out of logs and error
 
 from __future__ import annotations
 
-from .auth import Auth, HeaderToken, HmacQuerySignature, NoAuth, OAuthRefresh, TokenSet, hmac_sha256_hex
+from .auth import (
+    Auth,
+    HeaderToken,
+    HmacQuerySignature,
+    NoAuth,
+    OAuthRefresh,
+    SignedMessage,
+    TokenSet,
+    hmac_sha256_hex,
+)
 from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
 from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
 from .ratelimit import RateBudgets, RateLimit, TokenBucket
@@ -33,6 +42,7 @@ __all__ = [
     "ReportFormat",
     "ReportStatus",
     "RetryPolicy",
+    "SignedMessage",
     "TokenBucket",
     "TokenSet",
     "decode_report",

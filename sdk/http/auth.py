@@ -82,20 +82,26 @@ class HeaderToken(Auth):
         return [self._token]
 
 
+SignedMessage = Callable[[str, list[tuple[str, str]], bytes], str]
+"""Builds the string a platform signs from (path, query parameters, body bytes)."""
+
+
 class HmacQuerySignature(Auth):
     """Adds common query parameters, then an HMAC-SHA256 signature of the request as a parameter.
 
     Platforms differ only in what they sign, so ``message`` builds that string from the
-    request as it will be sent (path, query parameters, body bytes); the signature is the
-    lower-case hex HMAC with ``secret``. ``params`` returns the parameters added first
-    (app key, timestamp, shop id, access token …), so they can be part of what is signed.
+    request as it will be sent: its path, its query parameters (without the signature) and
+    its body bytes. The signature is the lower-case hex HMAC with ``secret``. ``params``
+    returns the parameters added first (app key, timestamp, shop id, access token …), so they
+    can be part of what is signed. Simulators verify with the same ``message`` builder
+    (``sdk.simulator.verify_query_signature``).
     """
 
     def __init__(
         self,
         *,
         secret: str,
-        message: Callable[[httpx.Request], str],
+        message: SignedMessage,
         params: Callable[[], Mapping[str, str]] | None = None,
         sign_param: str = "sign",
         secrets: Callable[[], list[str]] | None = None,
@@ -111,7 +117,8 @@ class HmacQuerySignature(Auth):
         if self._params is not None:
             url = url.copy_merge_params(dict(self._params()))
         request.url = url.copy_remove_param(self._sign_param)
-        signature = hmac_sha256_hex(self._secret, self._message(request))
+        params = list(request.url.params.multi_items())
+        signature = hmac_sha256_hex(self._secret, self._message(request.url.path, params, request.content))
         request.url = request.url.copy_add_param(self._sign_param, signature)
 
     def secrets(self) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from .app import Endpoint, EndpointStats, Reject, Simulator, route
 from .faults import FaultKind, FaultPlan
 from .serve import running, serve
+from .signing import verify_query_signature
 from .sites import NEW_SHOP_DAYS, SITES, Listing, ShopSpec, Site, Warehouse, money, new_id, site_of
 from .tokens import Principal, TokenAuthority, TokenGrant, TokenRefused, TokenRejection
 from .world import SellerWorld, Truth
@@ -46,4 +47,5 @@ __all__ = [
     "running",
     "serve",
     "site_of",
+    "verify_query_signature",
 ]

@@ -16,12 +16,9 @@ from sdk.http import HmacQuerySignature, ReportStatus, decode_report, wait_for_r
 def tiktok_message(secret):
     """TikTok Shop's base string (platform-apis.md §4.2): path, sorted params, body, in the secret."""
 
-    def message(request: httpx.Request) -> str:
-        params = sorted(
-            (k, v) for k, v in request.url.params.multi_items() if k not in ("sign", "access_token")
-        )
-        body = request.content.decode() if request.content else ""
-        return secret + request.url.path + "".join(k + v for k, v in params) + body + secret
+    def message(path: str, params: list[tuple[str, str]], body: bytes) -> str:
+        signed = sorted((k, v) for k, v in params if k not in ("sign", "access_token"))
+        return secret + path + "".join(k + v for k, v in signed) + body.decode() + secret
 
     return message
 
@@ -107,3 +104,34 @@ def test_decode_report_formats():
     assert decode_report(gzip.compress(b"\xef\xbb\xbfa,b\n1,x\n"), "GZIP_CSV") == rows
     with pytest.raises(UpstreamUnavailable):
         decode_report(gzip.compress(b'[{"a": 1')[:-4], "GZIP_JSON")
+
+
+def test_a_simulator_verifies_what_the_client_signs():
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from sdk.simulator import verify_query_signature
+
+    secret = "test_app_secret"
+    message = tiktok_message(secret)
+
+    async def endpoint(request):
+        ok = await verify_query_signature(request, secret=secret, message=message)
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 401)
+
+    app = Starlette(routes=[Route("/order/202309/orders/search", endpoint, methods=["POST"])])
+    auth = HmacQuerySignature(
+        secret=secret, message=message, params=lambda: {"app_key": "k", "timestamp": "1"}
+    )
+
+    async def go(tamper):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+            request = client.build_request("POST", "/order/202309/orders/search", content=b'{"page_size":20}')
+            await auth.prepare(request)
+            if tamper:
+                request = client.build_request("POST", request.url, content=b'{"page_size":21}')
+            return (await client.send(request)).status_code
+
+    assert asyncio.run(go(tamper=False)) == 200
+    assert asyncio.run(go(tamper=True)) == 401, "a changed body no longer matches its signature"

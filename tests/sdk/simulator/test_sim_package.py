@@ -21,7 +21,7 @@ def test_all_is_sorted_and_complete():
     assert exported == sorted(exported, key=_isort_key)
     public = set()
     # the package's ``serve`` is the function, so modules are looked up by their full names
-    for name in ("app", "faults", "serve", "sites", "tokens", "world"):
+    for name in ("app", "faults", "serve", "signing", "sites", "tokens", "world"):
         module = importlib.import_module(f"sdk.simulator.{name}")
         assert module.__all__ == sorted(module.__all__, key=_isort_key), module.__name__
         public |= set(module.__all__)
