@@ -7,15 +7,19 @@ scope header. Both share the LWA app's budgets across every seller connected wit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import SecretStr
 
-from sdk import KpihubError, Source, UpstreamUnavailable
+from sdk import KpihubError, UpstreamUnavailable
 from sdk.http import ApiClient, Auth, OAuthRefresh, RateBudgets, RateLimit, TokenSet, decode_report
 
 from .marketplaces import ADS_HOSTS, LWA_TOKEN_URL, SP_API_HOSTS
 from .options import AmazonCredentials, AmazonOptions
+
+if TYPE_CHECKING:
+    from .source import AmazonSource
 
 __all__ = ["ADS_LIMITS", "BUDGETS", "SP_API_LIMITS", "AmazonClients"]
 
@@ -42,7 +46,7 @@ class AmazonClients:
 
     def __init__(
         self,
-        source: Source,
+        source: AmazonSource,
         options: AmazonOptions,
         credentials: AmazonCredentials,
         *,
@@ -98,7 +102,7 @@ class AmazonClients:
         credentials = self._source.credentials
         if tokens.refresh_token and tokens.refresh_token != credentials.refresh_token.get_secret_value():
             save = self._source.context.save_credentials
-            updated = credentials.model_copy(update={"refresh_token": tokens.refresh_token})
+            updated = credentials.model_copy(update={"refresh_token": SecretStr(tokens.refresh_token)})
             if save is not None:
                 await save(updated)
             self._source.credentials = updated

@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from sdk import CredentialSpec, PluginOptions
+from sdk import Source
 
 from .marketplaces import MARKETPLACES
 
 __all__ = ["AmazonCredentials", "AmazonOptions"]
 
 
-class AmazonOptions(PluginOptions):
+class AmazonOptions(Source.Options):
     """A selling-partner account: its region and the marketplaces (one shop each) it sells in."""
 
     seller_id: str = Field(min_length=1)
@@ -22,7 +22,6 @@ class AmazonOptions(PluginOptions):
     marketplaces: dict[str, str] = Field(
         min_length=1, description="marketplace id -> the hub's shop id for that marketplace"
     )
-    shop_id: str | None = None
     orders_api: Literal["2026-01-01", "v0"] = Field(
         default="2026-01-01", description="v0 getOrders is retired by Amazon on 2027-03-27"
     )
@@ -58,7 +57,7 @@ class AmazonOptions(PluginOptions):
         return self
 
 
-class AmazonCredentials(CredentialSpec):
+class AmazonCredentials(Source.Credentials):
     """The LWA app and the seller's authorisation (refresh token)."""
 
     documentation = "Seller Central > Apps and Services > Develop Apps: LWA credentials and a refresh token"

@@ -21,8 +21,12 @@ class AmazonSource(Source):
     platform: ClassVar[str] = "amazon"
     version: ClassVar[str] = "1.0.0"
 
-    Options = AmazonOptions
-    Credentials = AmazonCredentials
+    class Options(AmazonOptions):
+        """See ``AmazonOptions``."""
+
+    class Credentials(AmazonCredentials):
+        """See ``AmazonCredentials``."""
+
     options: AmazonOptions
     credentials: AmazonCredentials
 
