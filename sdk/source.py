@@ -9,6 +9,7 @@ one transaction, so a crash between two checkpoints re-reads at most one page.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -68,6 +69,8 @@ class SourceContext:
     settings: dict[str, Any] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = None
     """An HTTP transport for the source's clients: tests and demos route them to a simulator."""
+    since: dt.date | None = None
+    """Set for ``kpihub sync --since DATE``: read from this date, whatever the saved state says."""
 
 
 class Stream(ABC):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Annotated
 
@@ -142,6 +143,9 @@ def sync(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Ignore saved state; read all.")
     ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Re-read from this date (YYYY-MM-DD), ignoring saved state.")
+    ] = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Read new data from connections into the store, resuming where the last run stopped.
@@ -151,6 +155,10 @@ def sync(
     """
     if bool(names) == all_connections:
         raise ConfigError("name the connections to sync, or pass --all (not both)")
+    try:
+        since_date = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise ConfigError(f"--since {since!r} is not a date; write it as YYYY-MM-DD") from None
     ctx = hub_context()
     try:
         store = ctx.ready_store
@@ -162,7 +170,9 @@ def sync(
 
         async def run_all() -> list[RunResult]:
             runs = (
-                sync_connection(store, info, source, full_refresh=full_refresh, progress=progress)
+                sync_connection(
+                    store, info, source, full_refresh=full_refresh, since=since_date, progress=progress
+                )
                 for info, source in zip(infos, sources, strict=True)
             )
             return list(await asyncio.gather(*runs))

@@ -217,6 +217,7 @@ async def sync_connection(
     source: Source,
     *,
     full_refresh: bool = False,
+    since: dt.date | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """Sync every stream of ``source`` into the store and record the run.
@@ -224,6 +225,8 @@ async def sync_connection(
     A stream that fails is recorded and the next one goes on, except on a credential error,
     which stops the connection. The source is closed at the end.
     """
+    if since is not None:  # a re-read from a date ignores the saved state like a full refresh
+        source.context.since, full_refresh = since, True
     kind = "full_refresh" if full_refresh else "sync"
     result = _start_run(store, info, kind)
     try:

@@ -64,7 +64,9 @@ class AmazonStream(Stream):
         return {"site": market.site, "currency": market.currency}
 
     def start(self) -> dt.datetime:
-        first = self.source.options.start_date or (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).date()
+        """Where a listing with no saved state begins: ``--since``, the option, or 90 days back."""
+        default = (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).date()
+        first = self.source.context.since or self.source.options.start_date or default
         return dt.datetime.combine(first, dt.time(), dt.UTC)
 
 

@@ -327,3 +327,8 @@ def test_sync_several_connections_together(cli_hub, database_url):
     assert _count(database_url, standard_tables["orders"]) == 12 + 7
     assert_clean_error(run("sync"), 2, "name the connections to sync, or pass --all")
     assert_clean_error(run("sync", "shop1", "--all"), 2, "not both")
+
+
+def test_since_must_be_a_date(cli_hub):
+    assert_clean_error(run("sync", "shop1", "--since", "last week"), 2, "--since 'last week' is not a date")
+    assert run("sync", "shop1", "--since", "2026-01-01").exit_code == 0

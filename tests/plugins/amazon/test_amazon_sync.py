@@ -185,9 +185,11 @@ class CrashingTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.crash_at = crash_at
         self.paths = []
+        self.queries = []
 
     async def handle_async_request(self, request):
         self.paths.append(request.url.path)
+        self.queries.append(request.url.query.decode())
         if len(self.paths) == self.crash_at:
             raise Crash(f"killed at request {self.crash_at}: {request.url.path}")
         return await self.inner.handle_async_request(request)
@@ -326,3 +328,27 @@ def test_documented_limits_are_never_exceeded(amazon_hub):
     assert [r.status for r in results] == ["succeeded"] * 3, [r.errors for r in results]
     assert_equals_truth(amazon_hub, sim)
     assert {name: st.throttled for name, st in sim.stats.items() if st.throttled} == {}
+
+
+def test_since_re_reads_from_a_date(amazon_hub):
+    world = _world(shops=1, days=10, seed=17)
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    [name] = _connect_all(amazon_hub, sim, world)
+    _sync_all(amazon_hub, sim, [name])
+    since = world.start + dt.timedelta(days=6)
+    recorder = CrashingTransport(sim.transport())
+
+    async def resync():
+        info = get_connection(amazon_hub.ready_store, name)
+        source = open_source(
+            amazon_hub.ready_store, amazon_hub.vault, amazon_hub.registry, info, transport=recorder
+        )
+        return await sync_connection(amazon_hub.ready_store, info, source, since=since)
+
+    result = asyncio.run(resync())
+
+    assert result.status == "succeeded"
+    expected = sum(1 for o in world.orders() if o.updated_at.date() >= since)
+    assert result.rows_read >= expected > 0, "orders updated since the date are read again"
+    assert f"lastUpdatedAfter={since.isoformat()}T00%3A00%3A00Z" in " ".join(recorder.queries)
+    assert_equals_truth(amazon_hub, sim)
