@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from ..context import HubContext
 from ..mapping import compile_mapping, merge_mapping, preview
 from ..mapping_versions import history, provided_fields, rollback, save_override
 from ..store.tables import raw_records
+from ..sync import partition_defaults
 from .app import TenantOption, app, console, guarded, hub_context
 from .files import read_mapping
 
@@ -129,10 +130,10 @@ def mapping_preview(
         found = _stream(source, stream)
         with ctx.ready_store.begin() as conn:
             versions = history(conn, info.id, stream)
-            raws: list[dict[str, Any]] = [
-                row.data
+            rows = [
+                (row.data, row.partition_key)
                 for row in conn.execute(
-                    select(raw_records.c.data)
+                    select(raw_records.c.data, raw_records.c.partition_key)
                     .where(raw_records.c.connection_id == info.id, raw_records.c.stream == stream)
                     .order_by(raw_records.c.id.desc())
                     .limit(limit)
@@ -142,7 +143,9 @@ def mapping_preview(
         ctx.close()
     override = read_mapping(file) if file else (versions[-1].override if versions else {})
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
-    results = preview(compiled, raws, source.mapping_defaults())
+    by_partition = partition_defaults(source, found)
+    defaults = [by_partition.get(key, by_partition[None]) for _, key in rows]
+    results = preview(compiled, [data for data, _ in rows], defaults)
     console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))
 
 

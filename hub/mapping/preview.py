@@ -57,14 +57,16 @@ class PreviewResult(BaseModel):
 def preview(
     compiled: CompiledMapping,
     raws: Sequence[Mapping[str, Any]],
-    defaults: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> list[PreviewResult]:
     """Apply ``compiled`` to each raw record and validate the rows with the record models.
 
-    A record whose mapping or validation fails gets its error list and no rows, since none
-    of its rows would be stored.
+    ``defaults`` is one mapping for every record, or one per record (records of different
+    partitions, e.g. marketplaces, take different shop ids). A record whose mapping or
+    validation fails gets its error list and no rows, since none of its rows would be stored.
     """
-    return [_preview_one(compiled, index, raw, defaults) for index, raw in enumerate(raws)]
+    each = list(defaults) if isinstance(defaults, Sequence) else [defaults] * len(raws)
+    return [_preview_one(compiled, index, raw, each[index]) for index, raw in enumerate(raws)]
 
 
 def _preview_one(

@@ -40,7 +40,7 @@ from ..store import Store, inserted_id, upsert
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
 from .landing import PageResult, RowBatch, derive, land
 
-__all__ = ["Progress", "RunResult", "remap_connection", "sync_connection"]
+__all__ = ["Progress", "RunResult", "partition_defaults", "remap_connection", "sync_connection"]
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +324,6 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
     today, nothing changes.
     """
     result = _start_run(store, info, "remap")
-    defaults = source.mapping_defaults()
     try:
         with store.begin() as conn:
             streams = source.streams()
@@ -338,10 +337,7 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
             regressions = 0
             for stream in streams:
                 # Raw records keep their partition key; its defaults apply as they did at sync.
-                by_partition: dict[str | None, dict[str, Any]] = {
-                    p.key: {**defaults, **p.defaults} for p in stream.partitions()
-                }
-                by_partition[None] = defaults  # a partition the source no longer lists
+                by_partition = partition_defaults(source, stream)
                 regressions += _remap_stream(
                     conn, info, stream.name, mappings[stream.name], by_partition, result
                 )
@@ -355,6 +351,17 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
     result.status = "succeeded" if not result.errors else "failed"
     _finish_run(store, info, result, "remap")
     return result
+
+
+def partition_defaults(source: Source, stream: Stream) -> dict[str | None, dict[str, Any]]:
+    """Mapping defaults by partition key, as a sync applies them; ``None`` for a partition the
+    source no longer lists, which keeps only the source's own defaults."""
+    base = source.mapping_defaults()
+    by_partition: dict[str | None, dict[str, Any]] = {
+        p.key: {**base, **p.defaults} for p in stream.partitions()
+    }
+    by_partition[None] = base
+    return by_partition
 
 
 def _remap_stream(

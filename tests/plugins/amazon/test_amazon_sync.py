@@ -352,3 +352,25 @@ def test_since_re_reads_from_a_date(amazon_hub):
     assert result.rows_read >= expected > 0, "orders updated since the date are read again"
     assert f"lastUpdatedAfter={since.isoformat()}T00%3A00%3A00Z" in " ".join(recorder.queries)
     assert_equals_truth(amazon_hub, sim)
+
+
+def test_mapping_preview_applies_each_marketplace_s_defaults(amazon_hub):
+    """Preview maps kept raw records as a sync would: the partition's shop, site and currency."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    world = _world(shops=2, days=3, seed=19)
+    sim = AmazonSimulator(world, limits=_scaled_limits())
+    names = _connect_all(amazon_hub, sim, world)
+    _sync_all(amazon_hub, sim, names)
+
+    shown = CliRunner().invoke(app, ["mapping", "preview", names[0], "orders", "--limit", "5"])
+
+    assert shown.exit_code == 0, shown.output
+    results = json.loads(shown.stdout)
+    assert results and all(not r["errors"] for r in results)
+    shop = sim.credentials()["sellers"][0]["marketplaces"]
+    assert {row["row"]["shop_id"] for r in results for row in r["rows"]} == set(shop.values())
