@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import connection, mapping, setup, simulate
+from . import connection, kpi, manage, mapping, scaffold, service, setup, simulate
 from .app import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (connection, mapping, setup, simulate)  # imported for their registrations on ``app``
+# Imported for their registrations on ``app``.
+_COMMANDS = (connection, kpi, manage, mapping, scaffold, service, setup, simulate)
 
 
 def main() -> None:

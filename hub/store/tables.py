@@ -216,3 +216,7 @@ def _standard_table(record: type[StandardRecord]) -> Table:
 
 
 standard_tables: dict[str, Table] = {name: _standard_table(cls) for name, cls in STANDARD_RECORDS.items()}
+
+
+# Modules that add their own tables to ``metadata``; imported last because they import this one.
+from . import kpi_tables, management_tables, service_tables  # noqa: E402, F401

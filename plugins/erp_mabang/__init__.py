@@ -1,0 +1,9 @@
+"""Mabang ERP (orders, returns, SKU costs, stock, shops, FX rates).
+
+Work in progress: registers nothing until its connector lands.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+__version__ = "0.1.0"
