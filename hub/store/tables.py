@@ -219,4 +219,4 @@ standard_tables: dict[str, Table] = {name: _standard_table(cls) for name, cls in
 
 
 # Modules that add their own tables to ``metadata``; imported last because they import this one.
-from . import kpi_tables, management_tables, service_tables  # noqa: E402, F401
+from . import kpi_tables, management_tables, service_tables, sink_tables  # noqa: E402, F401
