@@ -105,6 +105,16 @@ class Stream(ABC):
         partition per run. Raise errors from ``sdk.errors``; transient ones are retried.
         """
 
+    def problems(self, record: RawRecord) -> list[str]:
+        """What is wrong with ``record`` that its mapping cannot see; empty when nothing is.
+
+        Called by the hub for every raw record before it is mapped, at sync and at remap. A
+        record with problems (e.g. amounts that break the platform's documented identities) is
+        kept raw and quarantined with them as its reason; the rest of the page goes on. The
+        default finds none.
+        """
+        return []
+
     def mapping(self) -> dict[str, Any]:
         """The default field mapping shipped with the plugin, as data."""
         if self.default_mapping is None:

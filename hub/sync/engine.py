@@ -188,6 +188,7 @@ async def _sync_partition(
                 mapping=mapping,
                 defaults=defaults,
                 records=pending,
+                problems=stream.problems,
             )
             state_row = {
                 "connection_id": info.id,
@@ -339,7 +340,7 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
                 # Raw records keep their partition key; its defaults apply as they did at sync.
                 by_partition = partition_defaults(source, stream)
                 regressions += _remap_stream(
-                    conn, info, stream.name, mappings[stream.name], by_partition, result
+                    conn, info, stream.name, mappings[stream.name], by_partition, result, stream.problems
                 )
             if regressions and not force:
                 raise MappingError(
@@ -371,6 +372,7 @@ def _remap_stream(
     mapping: CompiledMapping,
     defaults: dict[str | None, dict[str, Any]],
     result: RunResult,
+    problems: Callable[[RawRecord], list[str]] | None = None,
 ) -> int:
     """Derive one stream's rows again; return how many records map no longer."""
     last_id, regressions = 0, 0
@@ -396,7 +398,7 @@ def _remap_stream(
         page = PageResult(read=len(rows))
         batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now())
         for row in rows:
-            derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]))
+            derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]), problems)
             batch.add(row.record_key, [] if derived.error else derived.rows)
             page.rejected += bool(derived.error)
             regressions += bool(derived.error and row.error is None)

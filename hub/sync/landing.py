@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,12 +59,22 @@ def record_key(primary_key: Sequence[str], raw: RawRecord) -> tuple[str, str | N
     return f"sha256:{digest}", reason
 
 
-def derive(mapping: CompiledMapping, raw: RawRecord, defaults: dict[str, Any]) -> Derived:
+def derive(
+    mapping: CompiledMapping,
+    raw: RawRecord,
+    defaults: dict[str, Any],
+    problems: Callable[[RawRecord], list[str]] | None = None,
+) -> Derived:
     """Map ``raw`` and validate every row against the standard model.
 
-    ``None`` values are dropped before validation so the model's defaults apply; a required
-    field that is still missing is reported as such.
+    ``problems`` is the stream's record check (``Stream.problems``), consulted first: a record
+    it finds fault with is quarantined with those reasons and not mapped. ``None`` values are
+    dropped before validation so the model's defaults apply; a required field that is still
+    missing is reported as such.
     """
+    found = problems(raw) if problems is not None else []
+    if found:
+        return Derived(error="; ".join(found))
     try:
         mapped = mapping.apply(raw, defaults)
     except MappingError as exc:
@@ -105,6 +115,7 @@ def land(
     mapping: CompiledMapping,
     defaults: dict[str, Any],
     records: Sequence[RawRecord],
+    problems: Callable[[RawRecord], list[str]] | None = None,
 ) -> PageResult:
     """Keep ``records`` as raw JSON and make the standard rows they derive current.
 
@@ -119,7 +130,7 @@ def land(
     batch = RowBatch(tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now)
     raws = []
     for (key, key_problem), raw in latest_copy.items():
-        derived = derive(mapping, raw, defaults)
+        derived = derive(mapping, raw, defaults, problems)
         error = key_problem or derived.error
         raws.append(
             {
