@@ -50,13 +50,14 @@ from .records import (
     UtcDatetime,
     standard_record,
 )
-from .sink import Sink, TableBatch
+from .sink import COLUMN_TYPES, Sink, TableBatch, TableSchema
 from .source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
 
 __version__ = "0.1.0"
 """The SDK's own semantic version; a plugin is compatible with any hub of the same major."""
 
 __all__ = [
+    "COLUMN_TYPES",
     "PROJECT_NAME",
     "STANDARD_RECORDS",
     "AdPerformance",
@@ -98,6 +99,7 @@ __all__ = [
     "StoreError",
     "Stream",
     "TableBatch",
+    "TableSchema",
     "Team",
     "TerminalError",
     "TransientError",
