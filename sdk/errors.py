@@ -5,6 +5,7 @@
     KpihubError
     ├── TransientError            retrying later can help; carries ``retry_after``
     │   ├── RateLimited           the platform said 429 / "too many requests"
+    │   ├── QuotaExhausted        a daily (or other period) call quota is spent until ``resume_at``
     │   ├── UpstreamUnavailable   5xx, maintenance, connection refused
     │   └── UpstreamTimeout       the platform did not answer in time
     └── TerminalError             retrying will not help until someone changes something
@@ -22,6 +23,8 @@ wrong and how to fix it, and never contain a secret.
 
 from __future__ import annotations
 
+import datetime as dt
+
 __all__ = [
     "ConfigError",
     "CredentialError",
@@ -29,6 +32,7 @@ __all__ = [
     "MappingError",
     "NotFound",
     "PluginError",
+    "QuotaExhausted",
     "RateLimited",
     "RecordInvalid",
     "StoreError",
@@ -57,6 +61,23 @@ class TransientError(KpihubError):
 
 class RateLimited(TransientError):
     """The platform refused the call for exceeding a rate limit."""
+
+
+class QuotaExhausted(TransientError):
+    """The platform's call quota for a period (e.g. a day) is spent; nothing helps before ``resume_at``.
+
+    Unlike other transient errors it is not retried within a run: the connection's run stops,
+    keeping what it committed, and the hub does not sync the connection again before
+    ``resume_at`` (an aware datetime, UTC).
+    """
+
+    def __init__(self, message: str, *, resume_at: dt.datetime) -> None:
+        if resume_at.tzinfo is None:
+            raise ValueError("resume_at must be timezone-aware")
+        resume_at = resume_at.astimezone(dt.UTC)
+        retry_after = max(0.0, (resume_at - dt.datetime.now(dt.UTC)).total_seconds())
+        super().__init__(message, retry_after=retry_after)
+        self.resume_at = resume_at
 
 
 class UpstreamUnavailable(TransientError):

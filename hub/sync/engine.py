@@ -25,6 +25,7 @@ from sdk import (
     KpihubError,
     MappingError,
     Partition,
+    QuotaExhausted,
     RawRecord,
     Source,
     Stream,
@@ -224,11 +225,16 @@ async def sync_connection(
     """Sync every stream of ``source`` into the store and record the run.
 
     A stream that fails is recorded and the next one goes on, except on a credential error,
-    which stops the connection. The source is closed at the end.
+    which stops the connection, and a spent call quota, which pauses it: the run stops, keeps
+    what it committed, and later runs are skipped (status ``skipped``) until the quota's
+    ``resume_at``. The source is closed at the end.
     """
     if since is not None:  # a re-read from a date ignores the saved state like a full refresh
         source.context.since, full_refresh = since, True
     kind = "full_refresh" if full_refresh else "sync"
+    paused = _paused_until(store, info)
+    if paused is not None:
+        return await _skip_paused(store, info, source, kind, paused)
     result = _start_run(store, info, kind)
     try:
         _ensure_shop(store, info, source)
@@ -239,7 +245,7 @@ async def sync_connection(
                 )
             except Exception as exc:  # noqa: BLE001 - any failure fails its stream, not the hub
                 result.errors.append(_failure(exc, info, source, stream.name))
-                if isinstance(exc, CredentialError):
+                if isinstance(exc, CredentialError | QuotaExhausted):
                     break
     except Exception as exc:  # noqa: BLE001 - failing before the first stream fails the run
         result.errors.append(_failure(exc, info, source, None))
@@ -260,11 +266,65 @@ def _failure(exc: Exception, info: ConnectionInfo, source: Source, stream: str |
         if isinstance(exc, CredentialError) and info.name not in message:
             # Whoever reads this must know which shop to re-authorise.
             message = f"connection {info.name!r}: {message}"
+        if isinstance(exc, QuotaExhausted):
+            resume = exc.resume_at.isoformat(timespec="seconds")
+            message = (
+                f"{message}; connection {info.name!r} is paused until {resume} "
+                "(what was read so far is kept; its next sync after then continues from there)"
+            )
+            return {
+                "stream": stream,
+                "error": redact(message, source),
+                "kind": kind,
+                "transient": transient,
+                "resume_at": resume,
+            }
     else:
         log.debug("stream %s of connection %s raised", stream, info.name, exc_info=True)
         message = f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}"
         kind, transient = "PluginBug", False
     return {"stream": stream, "error": redact(message, source), "kind": kind, "transient": transient}
+
+
+def _paused_until(store: Store, info: ConnectionInfo) -> dt.datetime | None:
+    """When the connection's last finished sync stopped on a spent quota that is not back yet."""
+    with store.begin() as conn:
+        errors = conn.execute(
+            select(sync_runs.c.errors)
+            .where(
+                sync_runs.c.connection_id == info.id,
+                sync_runs.c.kind.in_(("sync", "full_refresh")),
+                sync_runs.c.status.not_in(("running", "interrupted")),
+            )
+            .order_by(sync_runs.c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    resumes = [dt.datetime.fromisoformat(e["resume_at"]) for e in errors or [] if e.get("resume_at")]
+    if not resumes or max(resumes) <= _now():
+        return None
+    return max(resumes)
+
+
+async def _skip_paused(
+    store: Store, info: ConnectionInfo, source: Source, kind: str, until: dt.datetime
+) -> RunResult:
+    """Record a run that did nothing because the connection's quota is spent until ``until``."""
+    await source.aclose()
+    result = _start_run(store, info, kind)
+    resume = until.isoformat(timespec="seconds")
+    result.errors.append(
+        {
+            "stream": None,
+            "error": f"connection {info.name!r} is paused until {resume}: the platform's call quota "
+            "is spent; nothing was read (run it again after then)",
+            "kind": "QuotaExhausted",
+            "transient": True,
+            "resume_at": resume,
+        }
+    )
+    result.status = "skipped"
+    _finish_run(store, info, result, kind)
+    return result
 
 
 def redact(text: str, source: Source) -> str:

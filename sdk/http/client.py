@@ -34,6 +34,7 @@ from ..errors import (
     ConfigError,
     CredentialError,
     KpihubError,
+    QuotaExhausted,
     RateLimited,
     TerminalError,
     UpstreamTimeout,
@@ -145,7 +146,12 @@ class ApiClient:
         case with an error status (Amazon Ads: 425 for a duplicate report request).
         """
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, KpihubError) and exc.transient),
+            # A spent quota comes back only at its reset time: the run stops instead of waiting.
+            retry=retry_if_exception(
+                lambda exc: (
+                    isinstance(exc, KpihubError) and exc.transient and not isinstance(exc, QuotaExhausted)
+                )
+            ),
             wait=self._wait,
             stop=stop_after_attempt(self.retry.attempts),
             before_sleep=self._count_retry,
