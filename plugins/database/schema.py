@@ -1,0 +1,101 @@
+"""SQL tables for published table schemas, and adding new contract columns to existing ones."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Double,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    inspect,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.schema import CreateColumn
+from sqlalchemy.types import TypeEngine
+
+from sdk import TableSchema
+
+__all__ = ["add_missing_columns", "sql_table", "to_database"]
+
+# Key columns need a bounded length (MySQL indexes at most 3,072 bytes; 4-byte characters):
+# six 128-character string columns fit, and the contract's ids are far shorter.
+KEY_STRING_LENGTH = 128
+
+
+def _sql_type(type_name: str, *, in_key: bool) -> TypeEngine[Any]:
+    match type_name:
+        case "int":
+            return BigInteger()
+        case "float":
+            return Double()
+        case "decimal":
+            # Power BI's Decimal is precision 28, scale 4; amounts carry four places in the hub.
+            return Numeric(28, 4)
+        case "bool":
+            return Boolean()
+        case "datetime":
+            # timestamptz on PostgreSQL; elsewhere naive UTC, with microseconds kept on MySQL.
+            return DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+        case "date":
+            return Date()
+        case _:
+            return String(KEY_STRING_LENGTH) if in_key else Text()
+
+
+def sql_table(schema: TableSchema, metadata: MetaData) -> Table:
+    """The SQL table for ``schema`` in ``metadata``: typed columns, the key as primary key."""
+    columns = [
+        Column(
+            name,
+            _sql_type(type_name, in_key=name in schema.key),
+            primary_key=name in schema.key,
+            nullable=name not in schema.key,
+        )
+        for name, type_name in schema.columns.items()
+    ]
+    return Table(schema.name, metadata, *columns, comment=schema.description or None)
+
+
+def add_missing_columns(conn: Connection, table: Table) -> list[str]:
+    """Create ``table`` if absent, else add the columns it lacks (nullable); never drop any."""
+    inspector = inspect(conn)
+    if not inspector.has_table(table.name, schema=table.schema):
+        table.create(conn)
+        return []
+    present = {c["name"] for c in inspector.get_columns(table.name, schema=table.schema)}
+    added = []
+    preparer = conn.dialect.identifier_preparer
+    for column in table.columns:
+        if column.name in present:
+            continue
+        definition = CreateColumn(column).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {definition}")
+        added.append(column.name)
+    return added
+
+
+def to_database(row: Mapping[str, Any], columns: Mapping[str, str], *, aware: bool) -> dict[str, Any]:
+    """One row as the driver takes it: non-finite floats as NULL, datetimes naive UTC unless
+    the column keeps an offset (``aware``)."""
+    out: dict[str, Any] = {}
+    for name, type_name in columns.items():
+        value = row.get(name)
+        if type_name == "float" and isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif isinstance(value, datetime) and value.tzinfo is not None and not aware:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        out[name] = value
+    return out
