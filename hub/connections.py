@@ -26,6 +26,8 @@ __all__ = [
     "get_connection",
     "list_connections",
     "open_source",
+    "set_connection_status",
+    "update_connection",
     "validate_model",
 ]
 
@@ -150,6 +152,77 @@ def add_connection(
             tenant_id=tenant_id,
         )
     return get_connection(store, name, tenant=tenant)
+
+
+def update_connection(
+    store: Store,
+    vault: Vault,
+    registry: Registry,
+    info: ConnectionInfo,
+    *,
+    options: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+    actor: str,
+) -> ConnectionInfo:
+    """Change a connection's options and/or credentials; changes nothing on error.
+
+    Options replace the stored ones. Credentials are merged over the stored ones, so one
+    rotated secret can be sent alone; the audit entry names the fields that changed, never
+    their values.
+    """
+    source_cls = registry.source(info.plugin)
+    values: dict[str, Any] = {}
+    detail: dict[str, Any] = {}
+    if options is not None:
+        valid = validate_model(source_cls.Options, options, f"options for plugin {info.plugin!r}")
+        values["options"] = valid.model_dump(mode="json")
+        detail["before"], detail["after"] = {"options": info.options}, {"options": values["options"]}
+    if credentials is not None:
+        with store.begin() as conn:
+            stored = conn.execute(
+                select(connections.c.credentials).where(connections.c.id == info.id)
+            ).scalar_one()
+        current = vault.decrypt(stored, what=f"credentials of connection {info.name!r}") if stored else {}
+        merged = validate_model(
+            source_cls.Credentials, {**current, **credentials}, f"credentials for plugin {info.plugin!r}"
+        )
+        secrets = merged.revealed()
+        values["credentials"] = vault.encrypt(secrets) if secrets else None
+        detail["credential_fields_changed"] = sorted(credentials)
+    if not values:
+        return info
+    with store.begin() as conn:
+        conn.execute(
+            update(connections).where(connections.c.id == info.id).values(updated_at=_now(), **values)
+        )
+        audit(
+            conn,
+            actor=actor,
+            action="connection.update",
+            target=info.name,
+            detail=detail,
+            tenant_id=info.tenant_id,
+        )
+    return get_connection(store, info.name, tenant=info.tenant)
+
+
+def set_connection_status(store: Store, info: ConnectionInfo, status: str, *, actor: str) -> ConnectionInfo:
+    """Pause (``paused``) or resume (``active``) a connection: paused ones are never run."""
+    if status not in ("active", "paused"):
+        raise ConfigError(f"status {status!r} is not one of active, paused")
+    with store.begin() as conn:
+        conn.execute(
+            update(connections).where(connections.c.id == info.id).values(status=status, updated_at=_now())
+        )
+        audit(
+            conn,
+            actor=actor,
+            action="connection.pause" if status == "paused" else "connection.resume",
+            target=info.name,
+            detail={"before": {"status": info.status}, "after": {"status": status}},
+            tenant_id=info.tenant_id,
+        )
+    return get_connection(store, info.name, tenant=info.tenant)
 
 
 def _query() -> Any:

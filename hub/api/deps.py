@@ -1,0 +1,109 @@
+"""Dependencies every route shares: the hub, the caller, their permission, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+import httpx
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from ..context import HubContext
+from .access import Permission, Principal, authenticate
+from .errors import ApiError
+
+__all__ = [
+    "Caller",
+    "Hub",
+    "Page",
+    "PageParams",
+    "Paging",
+    "Transport",
+    "hub_of",
+    "require",
+]
+
+T = TypeVar("T")
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `kpihub apikey create` prints one.")
+
+
+def hub_of(request: Request) -> HubContext:
+    hub = request.app.state.hub
+    assert isinstance(hub, HubContext)
+    return hub
+
+
+Hub = Annotated[HubContext, Depends(hub_of)]
+
+
+def _transport(request: Request) -> httpx.AsyncBaseTransport | None:
+    """The HTTP transport sources use: ``None`` (the network) unless the app was given one."""
+    transport = getattr(request.app.state, "transport", None)
+    assert transport is None or isinstance(transport, httpx.AsyncBaseTransport)
+    return transport
+
+
+Transport = Annotated[httpx.AsyncBaseTransport | None, Depends(_transport)]
+
+
+def _principal(
+    hub: Hub, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "send an API key as `Authorization: Bearer <key>`")
+    with hub.ready_store.begin() as conn:
+        principal = authenticate(conn, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "the API key is unknown or revoked; create one with `kpihub apikey create`")
+    return principal
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets the request through only if the caller's role has ``permission``."""
+
+    def check(principal: Caller) -> Principal:
+        if not principal.can(permission):
+            raise ApiError(403, f"role {principal.role.value!r} may not {permission.value} here")
+        return principal
+
+    return check
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def _paging(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(_paging)]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``items``, the ``total`` matching, and where this page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, items: list[Any], paging: PageParams) -> Page[T]:
+        """A page cut from a full list (lists here are small: a tenant's users, connections)."""
+        return cls(
+            items=items[paging.offset : paging.offset + paging.limit],
+            total=len(items),
+            limit=paging.limit,
+            offset=paging.offset,
+        )

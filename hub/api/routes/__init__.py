@@ -1,0 +1,22 @@
+"""One router per resource, all mounted under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import api_keys, audit, connections, mappings, plugins, runs, schedules, shops, tenants, users
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    tenants.router,
+    users.router,
+    api_keys.router,
+    shops.router,
+    connections.router,
+    mappings.router,
+    schedules.router,
+    runs.router,
+    plugins.router,
+    audit.router,
+)
