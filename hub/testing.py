@@ -1,0 +1,60 @@
+"""The hub's pytest plugin for plugin authors: the mapping engine the SDK's test kit needs.
+
+The kit lives in ``sdk.testing`` and the SDK imports nothing of the hub's, yet checking that a
+stream's records map to valid standard rows needs the hub's mapping engine. So the hub lends
+it through a fixture, ``kpihub_mapper``, instead of the SDK growing a second engine. Load it
+from the ``conftest.py`` at the root of a plugin's tests::
+
+    pytest_plugins = ["hub.testing"]
+
+The mapper compiles each stream's default mapping as a sync does (the connection's and the
+partitions' defaults count as provided) and derives rows with the sync engine's own ``derive``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from sdk import MappingError, RawRecord, Stream
+
+from .mapping import CompiledMapping, compile_mapping
+from .mapping_versions import provided_fields
+from .sync.landing import derive
+
+__all__ = ["HubMapper", "kpihub_mapper"]
+
+
+class HubMapper:
+    """Maps raw records with each stream's default mapping, compiled once per stream object."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[Stream, CompiledMapping]] = {}
+
+    def compiled(self, stream: Stream) -> CompiledMapping:
+        held = self._compiled.get(id(stream))
+        if held is None or held[0] is not stream:
+            try:
+                mapping = compile_mapping(stream.mapping(), provided=provided_fields(stream))
+            except MappingError as exc:
+                raise MappingError(
+                    f"the default mapping of stream {stream.name!r} is invalid: {exc}", exc.problems
+                ) from None
+            held = self._compiled[id(stream)] = (stream, mapping)
+        return held[1]
+
+    def map(
+        self, stream: Stream, raw: RawRecord, defaults: Mapping[str, Any]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        derived = derive(self.compiled(stream), raw, dict(defaults))
+        if derived.error is not None:
+            raise MappingError(derived.error)
+        return derived.rows
+
+
+@pytest.fixture(scope="session")
+def kpihub_mapper() -> HubMapper:
+    """The hub's mapping engine, for ``sdk.testing.SourceKit``."""
+    return HubMapper()
