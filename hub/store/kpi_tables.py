@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Date, Double, ForeignKey, Index, Integer, String, Table, Text
 
-from .tables import Id, metadata
+from .tables import Id, metadata, standard_tables
 from .types import UtcDateTime
 
 __all__ = [
@@ -152,4 +152,17 @@ dim_date = Table(
     Column("iso_week", Integer, nullable=False),
     Column("month_of_year", Integer, nullable=False),
     Column("quarter_of_year", Integer, nullable=False),
+    Column("prev_day", Date, nullable=False, comment="the day before: finds the previous period"),
+    Column("year_ago", Date, nullable=False, comment="the same date a year earlier (29 Feb: 28 Feb)"),
 )
+
+# The engine finds what a sync touched by ``ingested_at`` and re-reads a few days of orders by
+# their creation time; without these indexes both would scan the largest standard tables.
+for _name, _column in (
+    ("orders", "ingested_at"),
+    ("orders", "created_at"),
+    ("order_items", "ingested_at"),
+    ("refunds", "ingested_at"),
+    ("refunds", "created_at"),
+):
+    Index(None, standard_tables[_name].c.tenant_id, standard_tables[_name].c[_column])

@@ -29,6 +29,8 @@ def upgrade() -> None:
     sa.Column('iso_week', sa.Integer(), nullable=False),
     sa.Column('month_of_year', sa.Integer(), nullable=False),
     sa.Column('quarter_of_year', sa.Integer(), nullable=False),
+    sa.Column('prev_day', sa.Date(), nullable=False, comment='the day before: finds the previous period'),
+    sa.Column('year_ago', sa.Date(), nullable=False, comment='the same date a year earlier (29 Feb: 28 Feb)'),
     sa.PrimaryKeyConstraint('date', name=op.f('pk_dim_date'))
     )
     op.create_table('dim_metric',
@@ -130,9 +132,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'measure', 'grain', 'period_start', 'shop_key', 'sku', name=op.f('pk_kpi_measures')),
     comment='additive components per shop (and SKU) and period that KPIs roll up from; engine-internal'
     )
+    op.create_index(op.f('ix_order_items_tenant_id_ingested_at'), 'order_items', ['tenant_id', 'ingested_at'], unique=False)
+    op.create_index(op.f('ix_orders_tenant_id_created_at'), 'orders', ['tenant_id', 'created_at'], unique=False)
+    op.create_index(op.f('ix_orders_tenant_id_ingested_at'), 'orders', ['tenant_id', 'ingested_at'], unique=False)
+    op.create_index(op.f('ix_refunds_tenant_id_created_at'), 'refunds', ['tenant_id', 'created_at'], unique=False)
+    op.create_index(op.f('ix_refunds_tenant_id_ingested_at'), 'refunds', ['tenant_id', 'ingested_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_refunds_tenant_id_ingested_at'), table_name='refunds')
+    op.drop_index(op.f('ix_refunds_tenant_id_created_at'), table_name='refunds')
+    op.drop_index(op.f('ix_orders_tenant_id_ingested_at'), table_name='orders')
+    op.drop_index(op.f('ix_orders_tenant_id_created_at'), table_name='orders')
+    op.drop_index(op.f('ix_order_items_tenant_id_ingested_at'), table_name='order_items')
     op.drop_table('kpi_measures')
     op.drop_index(op.f('ix_kpi_fact_tenant_id_computed_at'), table_name='kpi_fact')
     op.drop_table('kpi_fact')
