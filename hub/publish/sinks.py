@@ -1,0 +1,166 @@
+"""Configured sinks: adding them (credentials into the vault), finding them, opening them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from sdk import ConfigError, NotFound, Sink
+
+from ..connections import DEFAULT_TENANT, audit, ensure_tenant, validate_model
+from ..plugins import Registry
+from ..store import Store
+from ..store.sink_tables import sinks
+from ..store.tables import metadata, tenants
+from ..vault import Vault
+from .catalog import catalog, select_tables
+
+__all__ = ["SinkInfo", "add_sink", "get_sink", "list_sinks", "open_sink"]
+
+
+@dataclass(frozen=True)
+class SinkInfo:
+    """A configured sink as the hub shows it: credentials only as "set" or not."""
+
+    id: int
+    tenant_id: int
+    tenant: str
+    name: str
+    plugin: str
+    options: dict[str, Any]
+    tables: list[str] | None
+    status: str
+    has_credentials: bool
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tenant": self.tenant,
+            "plugin": self.plugin,
+            "status": self.status,
+            "options": self.options,
+            "tables": self.tables or "published tables",
+            "credentials": "set" if self.has_credentials else "not set",
+        }
+
+
+def add_sink(
+    store: Store,
+    vault: Vault,
+    registry: Registry,
+    *,
+    name: str,
+    plugin: str,
+    options: Any,
+    credentials: Any,
+    tables: Sequence[str] | None = None,
+    tenant: str = DEFAULT_TENANT,
+    actor: str = "cli",
+) -> SinkInfo:
+    """Validate and store a new sink, its credentials encrypted. Changes nothing on error."""
+    sink_cls = registry.sink(plugin)
+    valid_options = validate_model(sink_cls.Options, options, f"options for sink plugin {plugin!r}")
+    if tables:
+        select_tables(catalog(metadata), tables)  # names every unknown table
+    if credentials is None:
+        required = [n for n, f in sink_cls.Credentials.model_fields.items() if f.is_required()]
+        if required:
+            raise ConfigError(
+                f"sink plugin {plugin!r} needs credentials ({', '.join(required)}); pass --credentials "
+                "FILE, or --credentials - to read them from standard input"
+            )
+        credentials = {}
+    valid_credentials = validate_model(sink_cls.Credentials, credentials, f"credentials for sink {plugin!r}")
+    secrets = valid_credentials.revealed()
+    now = dt.datetime.now(dt.UTC)
+    with store.begin() as conn:
+        tenant_id = ensure_tenant(conn, tenant)
+        exists = conn.execute(
+            select(sinks.c.id).where(sinks.c.tenant_id == tenant_id, sinks.c.name == name)
+        ).first()
+        if exists:
+            raise ConfigError(f"a sink named {name!r} already exists in tenant {tenant!r}")
+        conn.execute(
+            sinks.insert().values(
+                tenant_id=tenant_id,
+                name=name,
+                plugin=plugin,
+                options=valid_options.model_dump(mode="json"),
+                credentials=vault.encrypt(secrets) if secrets else None,
+                tables=list(tables) if tables else None,
+                status="active",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        audit(
+            conn,
+            actor=actor,
+            action="sink.create",
+            target=name,
+            detail={"plugin": plugin, "credential_fields": sorted(valid_credentials.model_fields_set)},
+            tenant_id=tenant_id,
+        )
+    return get_sink(store, name, tenant=tenant)
+
+
+def _query() -> Any:
+    return select(
+        sinks.c.id,
+        sinks.c.tenant_id,
+        tenants.c.name.label("tenant"),
+        sinks.c.name,
+        sinks.c.plugin,
+        sinks.c.options,
+        sinks.c.tables,
+        sinks.c.status,
+        sinks.c.credentials.is_not(None).label("has_credentials"),
+    ).join(tenants, tenants.c.id == sinks.c.tenant_id)
+
+
+def _info(row: Any) -> SinkInfo:
+    return SinkInfo(
+        id=int(row.id),
+        tenant_id=int(row.tenant_id),
+        tenant=row.tenant,
+        name=row.name,
+        plugin=row.plugin,
+        options=dict(row.options),
+        tables=list(row.tables) if row.tables else None,
+        status=row.status,
+        has_credentials=bool(row.has_credentials),
+    )
+
+
+def list_sinks(store: Store, *, tenant: str | None = None) -> list[SinkInfo]:
+    query = _query().order_by(tenants.c.name, sinks.c.name)
+    if tenant is not None:
+        query = query.where(tenants.c.name == tenant)
+    with store.begin() as conn:
+        return [_info(row) for row in conn.execute(query)]
+
+
+def get_sink(store: Store, name: str, *, tenant: str = DEFAULT_TENANT) -> SinkInfo:
+    with store.begin() as conn:
+        row = conn.execute(_query().where(tenants.c.name == tenant, sinks.c.name == name)).first()
+    if row is None:
+        known = ", ".join(s.name for s in list_sinks(store, tenant=tenant)) or "none"
+        raise NotFound(
+            f"no sink named {name!r} in tenant {tenant!r} (sinks: {known}); add one with `kpihub sink add`"
+        )
+    return _info(row)
+
+
+def open_sink(store: Store, vault: Vault, registry: Registry, info: SinkInfo) -> Sink:
+    """An instance of the sink's plugin with its options and decrypted credentials."""
+    sink_cls = registry.sink(info.plugin)
+    options = validate_model(sink_cls.Options, info.options, f"stored options of sink {info.name!r}")
+    with store.begin() as conn:
+        ciphertext = conn.execute(select(sinks.c.credentials).where(sinks.c.id == info.id)).scalar_one()
+    plain = vault.decrypt(ciphertext, what=f"credentials of sink {info.name!r}") if ciphertext else {}
+    credentials = validate_model(sink_cls.Credentials, plain, f"stored credentials of sink {info.name!r}")
+    return sink_cls(options, credentials)
