@@ -1,0 +1,392 @@
+"""Targets per metric, period and scope, and how far the actual values have come towards them.
+
+A target lives in ``kpi_target`` (a published table). ``source`` says whether someone set it
+or it was decomposed from a parent target (see ``decompose.py``). ``refresh_attainment``
+fills ``actual_value``, ``attainment`` and ``paced_attainment`` from ``kpi_fact``; where a
+KPI has no value or a target cannot be divided by, they stay null ("not configured" / "no
+value"), never 0.
+
+Attainment is direction-aware and linear: ``actual ÷ target`` for metrics where higher is
+better, and ``2 - actual ÷ target`` where lower is better (a refund rate at its target scores
+1.0, at half its target 1.5, at twice its target 0). Paced attainment projects a period that
+is still running: ``actual ÷ days elapsed * days in period ÷ target``, for metrics that add up
+over days (amounts and counts); for ratios and medians the pace is the attainment itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from sdk import ConfigError, NotFound
+
+from ..connections import audit
+from ..store import Store, upsert
+from ..store.kpi_tables import dim_metric, kpi_fact
+from ..store.management_tables import CONTRACT_VERSION, kpi_target
+from ..store.tables import tenants
+from .target_periods import check_grain, days_elapsed, days_in_period, parse_period, period_end
+
+__all__ = [
+    "SCOPE_TYPES",
+    "MetricInfo",
+    "Target",
+    "attainment",
+    "check_amount",
+    "list_targets",
+    "metric_catalogue",
+    "refresh_attainment",
+    "set_target",
+    "tenant_id",
+    "write_targets",
+]
+
+SCOPE_TYPES = ("tenant", "platform", "site", "shop", "category", "sku", "team", "person")
+SALES_BASES = ("net_sales", "gmv")
+"""The sales figures a sales target may be set on; ``sales_attainment`` is measured against it."""
+
+_CENT = Decimal("0.0001")
+# Units whose values do not add up over days: a month's median is no sum of daily medians.
+_NOT_ADDITIVE_UNITS = frozenset({"ratio", "percent", "rate", "hours", "minutes", "days", "index"})
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What management needs to know about a metric: which way is good, and whether it adds up."""
+
+    direction: str = "higher_is_better"
+    additive: bool = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of ``kpi_target`` as the API shows it."""
+
+    metric_id: str
+    grain: str
+    period_start: dt.date
+    scope_type: str
+    scope_id: str
+    target_value: Decimal
+    source: str = "set"
+    parent_scope_type: str | None = None
+    parent_scope_id: str | None = None
+    method: str | None = None
+    share: float | None = None
+    phase: str | None = None
+    actual_value: float | None = None
+    attainment: float | None = None
+    paced_attainment: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date, str, str]:
+        return (self.metric_id, self.grain, self.period_start, self.scope_type, self.scope_id)
+
+    def public(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["period_start"] = self.period_start.isoformat()
+        row["target_value"] = str(self.target_value)
+        return row
+
+
+def check_amount(value: object, what: str = "target value") -> Decimal:
+    """``value`` as an exact, non-negative Decimal with at most four decimals."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} must be a number, not {value!r}")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).replace(",", ""))
+    except InvalidOperation:
+        raise ConfigError(f"{what} {value!r} is not a number") from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{what} {value!r} must be a finite number, zero or more")
+    if amount != amount.quantize(_CENT):
+        raise ConfigError(f"{what} {value!r} has more than 4 decimals")
+    return amount.quantize(_CENT)
+
+
+def check_target_key(metric_id: str, grain: str, scope_type: str, scope_id: str) -> None:
+    check_grain(grain)
+    if metric_id == "sales_attainment":
+        raise ConfigError(
+            "sales_attainment is measured against the sales target: set the target on "
+            f"{' or '.join(SALES_BASES)} instead"
+        )
+    if not metric_id or not metric_id.replace("_", "").isalnum() or not metric_id[0].isalpha():
+        raise ConfigError(f"metric id {metric_id!r} is not a metric id (e.g. net_sales)")
+    if scope_type not in SCOPE_TYPES:
+        raise ConfigError(f"scope type {scope_type!r} is not one of {', '.join(SCOPE_TYPES)}")
+    if not scope_id or len(scope_id) > 255:
+        raise ConfigError(f"scope id {scope_id!r} must be 1 to 255 characters")
+
+
+def tenant_id(conn: Connection, tenant: str, *, create: bool = False) -> int:
+    """The id of tenant ``tenant``; created when ``create``, else ``NotFound``."""
+    found = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    if create:
+        from ..connections import ensure_tenant
+
+        return ensure_tenant(conn, tenant)
+    raise NotFound(f"no tenant named {tenant!r}")
+
+
+def write_targets(conn: Connection, tid: int, targets: Sequence[Target], *, actor: str) -> None:
+    """Upsert ``targets`` into ``kpi_target`` inside the caller's transaction."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            **asdict(t),
+            "tenant_id": tid,
+            "contract_version": CONTRACT_VERSION,
+            "updated_at": now,
+            "updated_by": actor,
+        }
+        for t in targets
+    ]
+    upsert(conn, kpi_target, rows)
+
+
+def set_target(
+    store: Store,
+    *,
+    metric_id: str,
+    grain: str,
+    period: str | dt.date,
+    scope_type: str,
+    scope_id: str,
+    value: object,
+    tenant: str = "default",
+    actor: str = "cli",
+    known_metrics: Sequence[str] | None = None,
+) -> Target:
+    """Set one target by hand (``source`` = set), audited. Changes nothing on a bad argument."""
+    check_target_key(metric_id, grain, scope_type, scope_id)
+    if known_metrics is not None and metric_id not in known_metrics:
+        raise ConfigError(f"unknown metric {metric_id!r}; known metrics: {', '.join(sorted(known_metrics))}")
+    target = Target(
+        metric_id=metric_id,
+        grain=grain,
+        period_start=parse_period(grain, period),
+        scope_type=scope_type,
+        scope_id=scope_id,
+        target_value=check_amount(value),
+    )
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant, create=True)
+        write_targets(conn, tid, [target], actor=actor)
+        audit(
+            conn,
+            actor=actor,
+            action="target.set",
+            target="/".join(str(part) for part in target.key),
+            detail={"target_value": str(target.target_value)},
+            tenant_id=tid,
+        )
+    return target
+
+
+def _target(row: Any) -> Target:
+    return Target(
+        metric_id=row.metric_id,
+        grain=row.grain,
+        period_start=row.period_start,
+        scope_type=row.scope_type,
+        scope_id=row.scope_id,
+        target_value=Decimal(row.target_value).quantize(_CENT),
+        source=row.source,
+        parent_scope_type=row.parent_scope_type,
+        parent_scope_id=row.parent_scope_id,
+        method=row.method,
+        share=row.share,
+        phase=row.phase,
+        actual_value=row.actual_value,
+        attainment=row.attainment,
+        paced_attainment=row.paced_attainment,
+    )
+
+
+def load_targets(
+    conn: Connection,
+    tid: int,
+    *,
+    metric_id: str | None = None,
+    grain: str | None = None,
+    period_start: dt.date | None = None,
+    scope_type: str | None = None,
+) -> list[Target]:
+    query = select(kpi_target).where(kpi_target.c.tenant_id == tid)
+    for column, wanted in (
+        (kpi_target.c.metric_id, metric_id),
+        (kpi_target.c.grain, grain),
+        (kpi_target.c.period_start, period_start),
+        (kpi_target.c.scope_type, scope_type),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    order = (kpi_target.c.metric_id, kpi_target.c.grain, kpi_target.c.period_start)
+    query = query.order_by(*order, kpi_target.c.scope_type, kpi_target.c.scope_id)
+    return [_target(row) for row in conn.execute(query)]
+
+
+def list_targets(
+    store: Store,
+    *,
+    tenant: str = "default",
+    metric_id: str | None = None,
+    grain: str | None = None,
+    period: str | dt.date | None = None,
+    scope_type: str | None = None,
+) -> list[Target]:
+    """Targets of a tenant, optionally of one metric, grain, period or scope type."""
+    start = None
+    if period is not None:
+        if grain is None:
+            raise ConfigError("give the grain with the period, e.g. --grain quarter --period 2026-Q1")
+        start = parse_period(grain, period)
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        return load_targets(
+            conn, tid, metric_id=metric_id, grain=grain, period_start=start, scope_type=scope_type
+        )
+
+
+def metric_catalogue(conn: Connection) -> dict[str, MetricInfo]:
+    """Direction and additivity of every metric the engine published in ``dim_metric``."""
+    return {
+        row.metric_id: MetricInfo(
+            direction=row.direction,
+            additive=row.kind == "simple" and row.unit not in _NOT_ADDITIVE_UNITS,
+        )
+        for row in conn.execute(
+            select(dim_metric.c.metric_id, dim_metric.c.direction, dim_metric.c.kind, dim_metric.c.unit)
+        )
+    }
+
+
+def attainment(actual: float | None, target: float | Decimal | None, direction: str) -> float | None:
+    """Direction-aware, linear attainment; null when there is no actual or no usable target."""
+    if actual is None or target is None or float(target) == 0:
+        return None
+    ratio = float(actual) / float(target)
+    return 2.0 - ratio if direction == "lower_is_better" else ratio
+
+
+def paced(
+    actual: float | None, target: Decimal, direction: str, *, additive: bool, elapsed: int, days: int
+) -> float | None:
+    """Attainment of ``actual`` projected from ``elapsed`` days to the whole ``days`` period."""
+    if not additive or actual is None:
+        return attainment(actual, target, direction)
+    if elapsed == 0:
+        return None
+    return attainment(actual / elapsed * days, target, direction)
+
+
+def fact_values(
+    conn: Connection, tid: int, metric_id: str, grain: str, start: dt.date
+) -> dict[tuple[str, str], float | None]:
+    """``kpi_fact`` values of one metric and period by (scope type, scope id).
+
+    The tenant scope is also keyed as ``("tenant", "*")`` because a tenant has one value
+    whatever id the engine gives it; a shop's category is keyed ``platform:shop/category``.
+    """
+    rows = conn.execute(
+        select(
+            kpi_fact.c.scope_type,
+            kpi_fact.c.scope_id,
+            kpi_fact.c.platform,
+            kpi_fact.c.shop_id,
+            kpi_fact.c.value,
+        ).where(
+            and_(
+                kpi_fact.c.tenant_id == tid,
+                kpi_fact.c.metric_id == metric_id,
+                kpi_fact.c.grain == grain,
+                kpi_fact.c.period_start == start,
+            )
+        )
+    )
+    values: dict[tuple[str, str], float | None] = {}
+    for row in rows:
+        values[(row.scope_type, row.scope_id)] = row.value
+        if row.scope_type == "tenant":
+            values[("tenant", "*")] = row.value
+        elif row.scope_type == "category" and row.shop_id:
+            values[("category", f"{row.platform}:{row.shop_id}/{row.scope_id}")] = row.value
+    return values
+
+
+def actual_for(
+    values: Mapping[tuple[str, str], float | None], scope_type: str, scope_id: str
+) -> float | None:
+    if scope_type == "tenant":
+        return values.get(("tenant", scope_id), values.get(("tenant", "*")))
+    return values.get((scope_type, scope_id))
+
+
+def refresh_attainment(
+    store: Store,
+    *,
+    tenant: str = "default",
+    as_of: dt.date | None = None,
+    metrics: Mapping[str, MetricInfo] | None = None,
+) -> int:
+    """Fill actual values, attainment and paced attainment of every target from ``kpi_fact``.
+
+    ``as_of`` is the last day the data covers (default: yesterday, UTC), which sets how much
+    of a running period has elapsed. Returns the number of targets refreshed.
+    """
+    as_of = as_of or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        catalogue = {**metric_catalogue(conn), **(metrics or {})}
+        targets = load_targets(conn, tid)
+        groups: dict[tuple[str, str, dt.date], list[Target]] = {}
+        for t in targets:
+            groups.setdefault((t.metric_id, t.grain, t.period_start), []).append(t)
+        refreshed = []
+        for (metric_id, grain, start), members in groups.items():
+            info = catalogue.get(metric_id, MetricInfo())
+            values = fact_values(conn, tid, metric_id, grain, start)
+            elapsed = days_elapsed(grain, start, as_of)
+            days = days_in_period(grain, start)
+            finished = as_of >= period_end(grain, start) - dt.timedelta(days=1)
+            for t in members:
+                actual = actual_for(values, t.scope_type, t.scope_id)
+                reached = attainment(actual, t.target_value, info.direction)
+                pace = (
+                    reached
+                    if finished
+                    else paced(
+                        actual,
+                        t.target_value,
+                        info.direction,
+                        additive=info.additive,
+                        elapsed=elapsed,
+                        days=days,
+                    )
+                )
+                refreshed.append(replace(t, actual_value=actual, attainment=reached, paced_attainment=pace))
+        # Only the measured columns change; who set the target and when stays as it was.
+        for t in refreshed:
+            conn.execute(
+                kpi_target.update()
+                .where(
+                    kpi_target.c.tenant_id == tid,
+                    kpi_target.c.metric_id == t.metric_id,
+                    kpi_target.c.grain == t.grain,
+                    kpi_target.c.period_start == t.period_start,
+                    kpi_target.c.scope_type == t.scope_type,
+                    kpi_target.c.scope_id == t.scope_id,
+                )
+                .values(
+                    actual_value=t.actual_value, attainment=t.attainment, paced_attainment=t.paced_attainment
+                )
+            )
+    return len(refreshed)
