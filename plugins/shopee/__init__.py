@@ -1,9 +1,17 @@
-"""Shopee Open Platform v2 (orders, returns, escrow, CPC ads).
-
-Work in progress: registers nothing until its connector lands.
-"""
+"""Shopee Open Platform v2: orders (with escrow), returns and daily CPC ads, per shop."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-__version__ = "0.1.0"
+from collections.abc import Callable
+
+from sdk import Source, hookimpl
+
+from .source import ShopeeSource
+
+__all__ = ["ShopeeSource", "register_sources"]
+__version__ = "1.0.0"
+
+
+@hookimpl
+def register_sources(register: Callable[[type[Source]], None]) -> None:
+    register(ShopeeSource)
