@@ -1,0 +1,222 @@
+"""The TikTok connector against its simulator, through the real hub: equal to the ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from hub.connections import get_connection, open_source
+from hub.store.tables import raw_records, sync_runs
+from hub.sync import remap_connection
+from plugins.tiktok import TikTokSource
+from plugins.tiktok.simulator import TikTokSimulator
+from sdk import SourceContext
+from sdk.simulator import FaultKind, FaultPlan, SellerWorld
+
+FAULT_KINDS = [
+    FaultKind.RATE_LIMIT_429,
+    FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER,
+    FaultKind.SERVER_500,
+    FaultKind.SERVER_503,
+    FaultKind.TRUNCATED_JSON,
+    FaultKind.MALFORMED_JSON,
+    FaultKind.TOKEN_REVOKED,
+    FaultKind.REPEAT_PAGE,
+]
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""Heavier cases run on SQLite; the equality and quarantine tests cover every database."""
+NOT_RETRIED = (FaultKind.TOKEN_REVOKED, FaultKind.REPEAT_PAGE)  # a refresh; a page read twice
+
+
+def _faults(seed, rate):
+    return FaultPlan(seed, {kind: rate / len(FAULT_KINDS) for kind in FAULT_KINDS}, retry_after=0.01)
+
+
+def test_sync_equals_ground_truth(tiktok_hub, kit):
+    world = kit.make_world(shops=5, days=8, seed=11)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    names = tiktok_hub.connect_all(sim, world, page_size=7, returns_page_size=10)
+
+    results = tiktok_hub.sync_all(sim, names)
+
+    assert [r.status for r in results] == ["succeeded"] * 2, [r.errors for r in results]
+    tiktok_hub.assert_equals_truth(sim)
+    truth = sim.truth()
+    assert len(truth["orders"]) > 100 and truth["refunds"] and truth["shipments"]
+    assert sim.stats["searchOrders"].requests > 2 * 5, "several pages per shop"
+    assert sim.throttled == 0, "the connector's budgets keep it under the simulator's limits"
+
+
+@SQLITE_ONLY
+def test_a_second_sync_reads_only_what_changed(tiktok_hub, kit):
+    world = kit.make_world(shops=2, days=5, seed=12)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    names = tiktok_hub.connect_all(sim, world)
+    tiktok_hub.sync_all(sim, names)
+
+    [again] = tiktok_hub.sync_all(sim, names)
+
+    assert again.status == "succeeded" and again.rows_read == 0
+    tiktok_hub.assert_equals_truth(sim)
+
+
+@SQLITE_ONLY
+def test_sync_with_faults_on_ten_percent_of_requests(tiktok_hub, kit):
+    world = kit.make_world(shops=4, days=8, seed=5)
+    faults = _faults(7, 0.10)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST, faults=faults)
+    names = tiktok_hub.connect_all(sim, world, page_size=2, returns_page_size=10)
+
+    results = tiktok_hub.sync_all(sim, names)
+
+    assert [r.status for r in results] == ["succeeded"], [r.errors for r in results]
+    tiktok_hub.assert_equals_truth(sim)
+    requests = sum(stats.requests for stats in sim.stats.values())
+    assert sum(faults.injected.values()) >= 0.05 * requests > 3, "faults were really injected"
+    injected = faults.injected
+    retried = sum(n for kind, n in injected.items() if kind not in NOT_RETRIED)
+    assert results[0].stats.get("retries", 0) >= retried, "every injected fault was retried"
+    assert results[0].stats.get("token_refreshes", 0) >= injected.get(FaultKind.TOKEN_REVOKED, 0)
+
+
+@SQLITE_ONLY
+def test_twenty_shops_ninety_days_with_faults_equal_the_truth(tiktok_hub, kit):
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=91)
+    world = SellerWorld.generate(
+        90, shops=20, days=90, start=start, platforms=("tiktok",), orders_per_day=1, refund_rate=0.1
+    )
+    faults = _faults(9, 0.10)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST, faults=faults)
+    names = tiktok_hub.connect_all(sim, world)
+
+    results = tiktok_hub.sync_all(sim, names)
+
+    assert len(names) == 5 and [r.status for r in results] == ["succeeded"] * 5, [
+        r.errors for r in results if r.errors
+    ]
+    tiktok_hub.assert_equals_truth(sim)
+    assert len(sim.truth()["orders"]) > 1000
+    requests = sum(stats.requests for stats in sim.stats.values())
+    assert sum(faults.injected.values()) >= 0.05 * requests
+    assert sum(r.stats.get("retries", 0) for r in results) >= sum(
+        n for kind, n in faults.injected.items() if kind not in NOT_RETRIED
+    ), "each run reports its retries"
+
+
+def _tiny_world(kit):
+    return kit.make_world(shops=2, days=4, seed=21, orders_per_day=4, refund_rate=0.5)
+
+
+_COUNTS: dict[str, int] = {}
+
+
+def _clean_request_count(kit):
+    """How many requests an uninterrupted sync of the tiny world makes (read without a store)."""
+    if "tiny" in _COUNTS:
+        return _COUNTS["tiny"]
+    world = _tiny_world(kit)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    recorder = kit.RecordingTransport(sim.transport())
+    creds = sim.credentials()
+    [seller] = creds["sellers"]
+    source = TikTokSource(
+        TikTokSource.Options(**kit.options(seller, sim, world, page_size=3, returns_page_size=10)),
+        TikTokSource.Credentials(
+            app_key=creds["app_key"], app_secret=creds["app_secret"], refresh_token=seller["refresh_token"]
+        ),
+        SourceContext("count", transport=recorder),
+    )
+
+    async def read_all():
+        for stream in source.streams():
+            for partition in stream.partitions():
+                async for _ in stream.read(partition, {}):
+                    pass
+        await source.aclose()
+
+    asyncio.run(read_all())
+    _COUNTS["tiny"] = len(recorder.requests)
+    return _COUNTS["tiny"]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("point", range(6))
+def test_killed_mid_sync_resumes_to_the_truth(tiktok_hub, kit, point):
+    count = _clean_request_count(kit)
+    crash_at = 1 + round(point * (count - 1) / 5)  # the token refresh, the last request, and between
+    world = _tiny_world(kit)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    names = tiktok_hub.connect_all(sim, world, page_size=3, returns_page_size=10)
+    crashing = kit.RecordingTransport(sim.transport(), crash_at=crash_at)
+
+    with pytest.raises(kit.Crash):
+        tiktok_hub.sync_all(sim, names, transport=crashing)
+    results = tiktok_hub.sync_all(sim, names)
+
+    assert [r.status for r in results] == ["succeeded"], results[0].errors
+    tiktok_hub.assert_equals_truth(sim)
+    assert sim.tokens.refused == {}, "no refresh was refused: the connection is not locked out"
+
+
+@SQLITE_ONLY
+def test_killed_right_after_a_token_refresh_reuses_the_persisted_token(tiktok_hub, kit):
+    world = _tiny_world(kit)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    [name] = tiktok_hub.connect_all(sim, world)
+    crashing = kit.RecordingTransport(sim.transport(), crash_at=2)  # 1: token refresh, 2: first API call
+
+    with pytest.raises(kit.Crash):
+        tiktok_hub.sync_all(sim, [name], transport=crashing)
+    assert crashing.requests[0].url.path.endswith("/token/refresh")
+    [result] = tiktok_hub.sync_all(sim, [name])
+
+    assert result.status == "succeeded", result.errors
+    assert sim.stats["tokenRefresh"].requests == 1, "the token granted before the crash was kept and used"
+    tiktok_hub.assert_equals_truth(sim)
+
+
+def test_a_record_breaking_the_amount_identities_is_quarantined(tiktok_hub, kit):
+    world = kit.make_world(shops=1, days=4, seed=31)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    broken = world.orders("tiktok")[3]
+    sim.tamper_payment(broken.order_id, total_amount="99999.99")
+    [name] = tiktok_hub.connect_all(sim, world)
+
+    [result] = tiktok_hub.sync_all(sim, [name])
+
+    assert result.status == "succeeded" and result.rows_rejected == 1
+    tiktok_hub.assert_equals_truth(sim)  # the truth leaves the tampered order out; all else landed
+    with tiktok_hub.hub.ready_store.begin() as conn:
+        errors = conn.execute(
+            sa.select(raw_records.c.record_key, raw_records.c.error, raw_records.c.data).where(
+                raw_records.c.error.is_not(None)
+            )
+        ).all()
+    [(key, error, data)] = errors
+    assert json.loads(key) == [broken.order_id] and data["payment"]["total_amount"] == "99999.99"
+    assert "payment.total_amount is 99999.99" in error
+    assert "sub_total + shipping_fee + tax + retail_delivery_fee" in error
+
+    info = get_connection(tiktok_hub.hub.ready_store, name)
+    source = open_source(tiktok_hub.hub.ready_store, tiktok_hub.hub.vault, tiktok_hub.hub.registry, info)
+    remapped = remap_connection(tiktok_hub.hub.ready_store, info, source)
+    assert remapped.status == "succeeded" and remapped.rows_rejected == 1, "remap keeps it quarantined"
+    tiktok_hub.assert_equals_truth(sim)
+
+
+@SQLITE_ONLY
+def test_runs_report_requests_and_token_refreshes(tiktok_hub, kit):
+    world = kit.make_world(shops=1, days=2, seed=41)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    [name] = tiktok_hub.connect_all(sim, world)
+
+    tiktok_hub.sync_all(sim, [name])
+
+    with tiktok_hub.hub.ready_store.begin() as conn:
+        [stats] = conn.execute(sa.select(sync_runs.c.stats)).scalars().all()
+    assert stats["requests"] == sum(s.requests for n, s in sim.stats.items() if not n.startswith("token"))
+    assert stats["tokens_issued"] == 1
