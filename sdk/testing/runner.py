@@ -15,6 +15,7 @@ is given a ``RecordMapper`` (the hub's pytest plugin ``hub.testing`` provides on
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,10 @@ from ..options import CredentialSpec, secret_field_names
 from ..records import standard_record
 from ..source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
 
-__all__ = ["KitRunner", "RecordMapper", "RowKey", "RunOutcome"]
+__all__ = ["SECRET_NAME", "KitRunner", "RecordMapper", "RowKey", "RunOutcome", "secret_names"]
+
+SECRET_NAME = re.compile(r"secret|token|password|passwd|private|api_key|app_key|partner_key|signing|sign_key")
+"""Credential field names that say they hold a secret, which must then be typed ``SecretStr``."""
 
 RowKey = tuple[str, tuple[Any, ...]]
 """A standard row's identity: its table and its natural key."""
@@ -62,7 +66,7 @@ class RunOutcome:
     written: list[RowKey] = field(default_factory=list)
     """Rows inserted or changed by this run."""
     problems: list[str] = field(default_factory=list)
-    """Records that could not be mapped, and checkpoint states the hub could not store."""
+    """Streams that failed, records that could not be mapped, states the hub could not store."""
     duplicates: list[str] = field(default_factory=list)
     """Records whose primary key another record of this run already had, with other content."""
     collisions: list[str] = field(default_factory=list)
@@ -112,7 +116,7 @@ class KitRunner:
         self.secrets |= set(self._secret_values(self.credentials))
 
     def _secret_values(self, values: Mapping[str, Any]) -> list[str]:
-        names = secret_field_names(self.source_class.Credentials)
+        names = secret_names(self.source_class.Credentials)
         found = []
         for name in names:
             value = values.get(name)
@@ -131,9 +135,15 @@ class KitRunner:
         try:
             for stream in source.streams():
                 for partition in stream.partitions():
-                    await self._partition(
-                        source, stream, partition, outcome, seen_raw, row_owner, stop_after, full_refresh
-                    )
+                    try:
+                        await self._partition(
+                            source, stream, partition, outcome, seen_raw, row_owner, stop_after, full_refresh
+                        )
+                    except Interrupted:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - the hub records a failed stream; so does the kit
+                        where = f"stream {stream.name!r} partition {partition.key!r}"
+                        outcome.problems.append(f"{where} failed: {type(exc).__name__}: {exc}")
         except Interrupted:
             outcome.interrupted = True
         finally:
@@ -200,15 +210,15 @@ class KitRunner:
         row_owner: dict[RowKey, tuple[str, tuple[Any, ...]]],
         state: dict[str, Any] | None,
     ) -> None:
+        stored = None
         if state is not None:
             try:
                 stored = json.loads(json.dumps(state))
             except (TypeError, ValueError) as exc:
                 outcome.problems.append(
-                    f"stream {stream.name!r}: checkpoint state {state!r} cannot be stored as JSON ({exc}); "
+                    f"stream {stream.name!r}: a checkpoint state cannot be stored as JSON ({exc}); "
                     "keep only strings, numbers, booleans, lists and dicts in it"
                 )
-                stored = None
         for raw in records:
             raw_key = self._raw_key(stream, raw, _Discard())
             self.raw[(stream.name, partition.key, raw_key)] = raw
@@ -233,6 +243,12 @@ class KitRunner:
                     self.tables[row_key] = row
         if state is not None and stored is not None:
             self.states[(stream.name, partition.key)] = stored
+
+
+def secret_names(credentials: type[CredentialSpec]) -> list[str]:
+    """Fields typed as secrets, and fields whose names say they hold one (typed or not)."""
+    typed = secret_field_names(credentials)
+    return typed + [n for n in credentials.model_fields if SECRET_NAME.search(n) and n not in typed]
 
 
 class _Discard(RunOutcome):

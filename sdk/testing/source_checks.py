@@ -6,7 +6,6 @@ or a CI script, can call them too. Every message says what to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, get_args
 
@@ -16,7 +15,7 @@ from ..errors import CredentialError
 from ..options import secret_field_names
 from ..source import Source
 from .case import KitCase
-from .runner import KitRunner, RowKey, RunOutcome
+from .runner import SECRET_NAME, KitRunner, RowKey, RunOutcome, secret_names
 
 __all__ = [
     "SECRET_NAME",
@@ -29,8 +28,6 @@ __all__ = [
     "table_differences",
 ]
 
-SECRET_NAME = re.compile(r"secret|token|password|passwd|private|api_key|app_key|partner_key|signing|sign_key")
-"""Credential field names that say they hold a secret, which must then be typed ``SecretStr``."""
 
 _UNKNOWN = "kit_unknown_key"
 _WRONG_TYPE = {"kit": ["not", "a", "valid", "value"]}
@@ -70,7 +67,12 @@ def option_problems(source: type[Source], case: KitCase) -> list[str]:
         elif _UNKNOWN not in str(refused):
             problems.append(f"{source.__name__}.{what} refuses an unknown key without naming it: {refused}")
         for name, info in model.model_fields.items():
-            if _untyped(info.annotation):
+            if info.annotation is Any or info.annotation is object:
+                problems.append(
+                    f"{source.__name__}.{what}.{name} accepts anything: give the field a precise type"
+                )
+                continue
+            if _untyped(info.annotation):  # e.g. dict[str, Any]: free-form by design
                 continue
             if _refuses(model, {**good, name: _WRONG_TYPE}) is None:
                 problems.append(
@@ -109,7 +111,7 @@ def bad_credentials(source: type[Source], case: KitCase) -> dict[str, Any] | Non
     """The case's refused credentials, or its good ones with every secret altered; None if none."""
     if case.bad_credentials is not None:
         return case.bad_credentials
-    names = [n for n in secret_field_names(source.Credentials) if case.credentials.get(n)]
+    names = [n for n in secret_names(source.Credentials) if case.credentials.get(n)]
     if not names:
         return None
     return {**case.credentials, **{n: f"kit-wrong-{str(case.credentials[n])[::-1]}" for n in names}}
@@ -155,7 +157,7 @@ async def check_problems(runner: KitRunner, source: type[Source], case: KitCase)
 
 
 def _secret_values(source: type[Source], values: dict[str, Any]) -> set[str]:
-    return {str(values[n]) for n in secret_field_names(source.Credentials) if values.get(n)}
+    return {str(values[n]) for n in secret_names(source.Credentials) if values.get(n)}
 
 
 def run_problems(outcome: RunOutcome, *, what: str = "the run") -> list[str]:

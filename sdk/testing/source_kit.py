@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,8 +50,10 @@ _FAULTS = (FaultKind.RATE_LIMIT_429, FaultKind.SERVER_503, FaultKind.TRUNCATED_J
 def verdict(problems: list[str], heading: str) -> None:
     """Fail the test with every problem listed, without a traceback into the kit."""
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems[:25])
-        more = f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else ""
+        counted = Counter(problems)  # one line per distinct problem, in first-seen order
+        lines = [f"{p} ({n} times)" if n > 1 else p for p, n in counted.items()]
+        listed = "\n".join(f"  - {line}" for line in lines[:25])
+        more = f"\n  ... and {len(lines) - 25} more" if len(lines) > 25 else ""
         pytest.fail(f"{heading}:\n{listed}{more}", pytrace=False)
 
 
@@ -153,7 +156,7 @@ class SourceKit:
         runner = self.runner(self.case(tmp_path), kit_mapper(request))
         first = asyncio.run(runner.run())
         second = asyncio.run(runner.run())
-        problems = run_problems(second, what="the second run")
+        problems: list[str] = []
         if second.written:
             problems.append(
                 f"the second run, with nothing changed upstream, wrote {len(second.written)} row(s), "
@@ -165,6 +168,7 @@ class SourceKit:
                 f"the second run read {second.total_read} records, as many as the first "
                 f"({first.total_read}): read from the state your checkpoints saved"
             )
+        problems += run_problems(second, what="the second run")
         verdict(problems, "incremental state")
 
     def test_interrupted_run_resumes_to_the_same_rows(
