@@ -31,6 +31,7 @@ from sdk import (
     Source,
     secret_field_names,
 )
+from sdk import __version__ as sdk_version
 
 from . import __version__ as hub_version
 from . import hookspecs
@@ -41,6 +42,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = ("hub.default_plugins.files",)
 """Modules of the features the hub ships as plugins, built on the public hooks."""
 
 KINDS = ("sources", "sinks", "metric_providers")
+_SDK_MAJOR = int(sdk_version.split(".")[0])
 T = TypeVar("T")
 
 # Credential fields whose names say they hold a secret must be typed as secrets.
@@ -177,6 +179,9 @@ def _guarded(info: PluginInfo, obtain: Callable[[], object], pm: pluggy.PluginMa
     """Import and register one plugin; record, never raise, whatever goes wrong."""
     try:
         plugin = obtain()
+        if (mismatch := _sdk_mismatch(info.name, plugin)) is not None:
+            info.error = mismatch
+            return
         pm.register(plugin, name=info.name)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a third party's import can raise anything
         info.error = f"{type(exc).__name__}: {exc}"
@@ -190,6 +195,30 @@ def _guarded(info: PluginInfo, obtain: Callable[[], object], pm: pluggy.PluginMa
     if info.version is None and isinstance(plugin, ModuleType):
         info.version = getattr(plugin, "__version__", None)
     info.hooks = sorted(impl_hook for impl_hook, _ in _hooks_of(pm, info.name))
+
+
+def _sdk_mismatch(name: str, plugin: object) -> str | None:
+    """Why a plugin built for another SDK major version cannot load, or None if it can.
+
+    A plugin declares ``__sdk_version__`` (the SDK version it was built with); one that
+    declares none is taken to follow the SDK it is loaded with.
+    """
+    declared = getattr(plugin, "__sdk_version__", None)
+    if declared is None:
+        return None
+    match = re.fullmatch(r"(\d+)(?:\.\d+){0,2}", str(declared))
+    if match is None:
+        return (
+            f"PluginError: plugin {name!r} declares __sdk_version__ = {declared!r}, which is not a "
+            f"version such as {sdk_version!r}; fix the plugin's declaration"
+        )
+    major = int(match.group(1))
+    if major != _SDK_MAJOR:
+        return (
+            f"PluginError: plugin {name!r} was built for kpihub SDK {declared} but this hub provides "
+            f"SDK {sdk_version}; install a release of the plugin built for SDK {_SDK_MAJOR}.x"
+        )
+    return None
 
 
 def _hooks_of(pm: pluggy.PluginManager, plugin_name: str) -> list[tuple[str, Any]]:

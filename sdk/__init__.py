@@ -54,8 +54,12 @@ from .records import (
 from .sink import COLUMN_TYPES, Sink, TableBatch, TableSchema
 from .source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
 
-__version__ = "0.1.0"
-"""The SDK's own semantic version; a plugin is compatible with any hub of the same major."""
+__version__ = "1.0.0"
+"""The SDK's own semantic version; a plugin is compatible with any hub of the same major.
+
+A plugin declares the SDK it was built for in its module, ``__sdk_version__ = "1.0.0"``; the
+hub refuses to load one built for another major version, with a load error naming both.
+"""
 
 __all__ = [
     "COLUMN_TYPES",
