@@ -200,7 +200,8 @@ def _split(plan: _Plan, parent: Target) -> None:
             parent_scope_type=parent.scope_type,
             parent_scope_id=parent.scope_id,
             method=method,
-            share=float(Decimal(str(weights[child])) / whole),
+            # Twelve decimals: as precise as anyone reads a share, and exact through Excel.
+            share=float(round(Decimal(str(weights[child])) / whole, 12)),
             phase=plan.org.phases.get(child) if level == "shop" else None,
         )
         plan.result.targets.append(target)

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from hub.connections import ensure_tenant
-from hub.store.kpi_tables import kpi_fact
+from hub.store import open_store
+from hub.store.kpi_tables import dim_metric, kpi_fact
 from hub.store.tables import standard_tables
 from sdk import STANDARD_RECORDS
 
@@ -192,13 +193,45 @@ def seeder():
 
 
 @pytest.fixture
-def table_rows(store):
-    """All rows of a table, as dicts, ordered by primary key."""
+def table_rows():
+    """All rows of a table in a store, as dicts, ordered by primary key."""
 
-    def rows(table):
+    def rows(store, table):
         with store.begin() as conn:
             return [
                 dict(r._mapping) for r in conn.execute(sa.select(table).order_by(*table.primary_key.columns))
             ]
 
     return rows
+
+
+@pytest.fixture
+def lite_store(tmp_path):
+    """A migrated SQLite store, for tests whose point does not depend on the database."""
+    s = open_store(f"sqlite:///{tmp_path / 'kpihub-lite.db'}")
+    s.migrate()
+    yield s
+    s.dispose()
+
+
+def insert_metrics(conn, rows):
+    """``dim_metric`` rows as the engine publishes them (direction, kind, unit matter here)."""
+    base = {
+        "name_en": "",
+        "name_zh": "",
+        "family": "sales",
+        "formula": "",
+        "provider": "test",
+        "contract_version": "1.0",
+    }
+    conn.execute(dim_metric.insert(), [{**base, "name_en": r["metric_id"], **r} for r in rows])
+
+
+@pytest.fixture
+def metrics():
+    return insert_metrics
+
+
+@pytest.fixture
+def facts():
+    return insert_facts
