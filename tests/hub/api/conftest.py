@@ -1,0 +1,278 @@
+"""Fixtures for the admin API: an app on a migrated hub, and keys of several tenants and roles."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from hub.api import create_app
+from hub.api.access import Scope, create_api_key
+from hub.scheduler import Runner
+
+with warnings.catch_warnings():
+    # Starlette now prefers httpx2 for its test client; the hub depends on httpx, which works.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture
+def app(hub):
+    return create_app(hub, runner=Runner(hub, retry_delays=(0.0,)))
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def make_key(hub):
+    """``make_key(tenant, role, shops=...)`` -> request headers carrying a new key."""
+
+    def make(tenant="default", role="admin", *, shops=(), platforms=(), name="test"):
+        with hub.ready_store.begin() as conn:
+            _, key = create_api_key(
+                conn,
+                tenant=tenant,
+                name=name,
+                role=role,
+                scope=Scope(shops=list(shops), platforms=list(platforms)),
+                actor="test",
+            )
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+@pytest.fixture
+def admin(make_key):
+    return make_key("default", "admin")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The API runs on SQLite and PostgreSQL; its queries are the store's, whose MariaDB schema
+    tests/hub/test_store.py checks, so MariaDB is left out here to keep the suite lean."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and "[mysql" in item.nodeid:
+            item.add_marker(pytest.mark.skip(reason="admin API tests run on SQLite and PostgreSQL"))
+
+
+PLANTED = "sk-planted-7f3a9c1e55d24b0b"
+"""A credential value that must never come back out of the hub."""
+
+
+@pytest.fixture
+def add_connection(client):
+    """``add_connection(headers, name, shop_id=...)`` -> the created connection's JSON."""
+
+    def add(headers, name="shop1", *, shop_id="S1", orders=23, api_key=PLANTED, **options):
+        body = {
+            "name": name,
+            "plugin": "fakeshop",
+            "options": {"shop_id": shop_id, "seed": 7, "orders": orders, "page_size": 5, **options},
+            "credentials": {"seller_id": "A1", "api_key": api_key},
+        }
+        response = client.post("/api/v1/connections", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return add
+
+
+def wait_for_run(client, headers, run_id, timeout=30.0):
+    """Poll a pipeline run until it is no longer running; return it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/v1/pipeline-runs/{run_id}", headers=headers).json()
+        if run["status"] != "running":
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"pipeline run {run_id} still running after {timeout}s")
+
+
+# Every route of the admin API with a sample request and the permission it needs. The
+# isolation and bad-input tests walk this table; a test checks that it covers every route,
+# so a new route cannot skip them.
+
+ROUTES = {
+    # (method, path): (permission, sample body)
+    ("get", "/api/v1/tenants"): ("read", None),
+    ("get", "/api/v1/tenants/{tenant_id}"): ("read", None),
+    ("patch", "/api/v1/tenants/{tenant_id}"): ("admin", {"base_currency": "EUR"}),
+    ("get", "/api/v1/users"): ("admin", None),
+    ("post", "/api/v1/users"): ("admin", {"email": "eve@example.com", "name": "Eve", "role": "viewer"}),
+    ("get", "/api/v1/users/{user_id}"): ("admin", None),
+    ("patch", "/api/v1/users/{user_id}"): ("admin", {"name": "Changed"}),
+    ("delete", "/api/v1/users/{user_id}"): ("admin", None),
+    ("get", "/api/v1/api-keys"): ("admin", None),
+    ("post", "/api/v1/api-keys"): ("admin", {"name": "k", "role": "admin"}),
+    ("get", "/api/v1/api-keys/{key_id}"): ("admin", None),
+    ("delete", "/api/v1/api-keys/{key_id}"): ("admin", None),
+    ("get", "/api/v1/shops"): ("read", None),
+    ("get", "/api/v1/shops/{platform}/{shop_id}"): ("read", None),
+    ("get", "/api/v1/connections"): ("read", None),
+    ("post", "/api/v1/connections"): (
+        "configure",
+        {
+            "name": "new",
+            "plugin": "fakeshop",
+            "options": {},
+            "credentials": {"seller_id": "x", "api_key": "sk-x"},
+        },
+    ),
+    ("get", "/api/v1/connections/{connection_id}"): ("read", None),
+    ("patch", "/api/v1/connections/{connection_id}"): (
+        "configure",
+        {"options": {"shop_id": "X", "orders": 2}},
+    ),
+    ("post", "/api/v1/connections/{connection_id}/check"): ("operate", None),
+    ("post", "/api/v1/connections/{connection_id}/pause"): ("configure", None),
+    ("post", "/api/v1/connections/{connection_id}/resume"): ("configure", None),
+    ("get", "/api/v1/connections/{connection_id}/streams"): ("read", None),
+    ("get", "/api/v1/connections/{connection_id}/streams/{stream}/mapping"): ("read", None),
+    ("put", "/api/v1/connections/{connection_id}/streams/{stream}/mapping"): (
+        "configure",
+        {"override": {"targets": {"orders": {"fields": {"buyer_country": "buyer.country"}}}}},
+    ),
+    ("post", "/api/v1/connections/{connection_id}/streams/{stream}/mapping/validate"): (
+        "read",
+        {"override": {}},
+    ),
+    ("post", "/api/v1/connections/{connection_id}/streams/{stream}/mapping/preview"): ("read", {}),
+    ("get", "/api/v1/connections/{connection_id}/streams/{stream}/mapping/versions"): ("read", None),
+    ("post", "/api/v1/connections/{connection_id}/streams/{stream}/mapping/rollback"): (
+        "configure",
+        {"version": 0},
+    ),
+    ("get", "/api/v1/schedules"): ("read", None),
+    ("get", "/api/v1/connections/{connection_id}/schedule"): ("read", None),
+    ("put", "/api/v1/connections/{connection_id}/schedule"): (
+        "configure",
+        {"kind": "interval", "every_seconds": 3600},
+    ),
+    ("delete", "/api/v1/connections/{connection_id}/schedule"): ("configure", None),
+    ("get", "/api/v1/runs"): ("read", None),
+    ("get", "/api/v1/runs/{run_id}"): ("read", None),
+    ("get", "/api/v1/pipeline-runs"): ("read", None),
+    ("get", "/api/v1/pipeline-runs/{run_id}"): ("read", None),
+    ("post", "/api/v1/connections/{connection_id}/runs"): ("operate", None),
+    ("get", "/api/v1/connections/{connection_id}/freshness"): ("read", None),
+    ("get", "/api/v1/plugins"): ("read", None),
+    ("get", "/api/v1/audit"): ("admin", None),
+}
+
+ROLE_PERMISSIONS = {
+    "admin": {"read", "operate", "configure", "admin"},
+    "manager": {"read", "operate", "configure"},
+    "operator": {"read", "operate", "configure"},
+    "agency": {"read", "operate"},
+    "viewer": {"read"},
+}
+
+
+def fill(path: str, ids: dict) -> str:
+    """The path with its parameters replaced by ``ids``; pipeline runs use their own key."""
+    if path.startswith("/api/v1/pipeline-runs/"):
+        return path.format(run_id=ids["pipeline_run_id"])
+    return path.format(**ids)
+
+
+@pytest.fixture
+def routes():
+    return ROUTES
+
+
+@pytest.fixture
+def world(client, hub, make_key, add_connection):
+    """Tenant ``default`` with one of everything (synced), and tenant ``beta`` with an admin.
+
+    Returns the ids of tenant default's objects, its admin's headers and beta's admin's headers.
+    """
+    admin_a = make_key("default", "admin", name="alpha-admin")
+    conn_a = add_connection(admin_a, "alpha-conn", shop_id="ALPHA-SHOP")
+    other_a = add_connection(admin_a, "alpha-other", shop_id="ALPHA-TWO")
+    run = client.post(f"/api/v1/connections/{conn_a['id']}/runs", headers=admin_a).json()
+    assert wait_for_run(client, admin_a, run["id"])["status"] == "succeeded"
+    run2 = client.post(f"/api/v1/connections/{other_a['id']}/runs", headers=admin_a).json()
+    assert wait_for_run(client, admin_a, run2["id"])["status"] == "succeeded"
+    user = client.post(
+        "/api/v1/users",
+        json={"email": "alice@alpha.example", "name": "Alice", "role": "viewer"},
+        headers=admin_a,
+    ).json()
+    key = client.post(
+        "/api/v1/api-keys", json={"name": "alpha-key", "role": "viewer"}, headers=admin_a
+    ).json()
+    put = client.put(
+        f"/api/v1/connections/{conn_a['id']}/schedule",
+        json={"kind": "interval", "every_seconds": 86400},
+        headers=admin_a,
+    )
+    assert put.status_code == 200, put.text
+    sync_run = client.get(f"/api/v1/runs?connection_id={conn_a['id']}", headers=admin_a).json()["items"][0]
+    tenant = client.get("/api/v1/tenants", headers=admin_a).json()["items"][0]
+    admin_b = make_key("beta", "admin", name="beta-admin")
+    add_connection(admin_b, "beta-conn", shop_id="BETA-SHOP")
+    ids = {
+        "tenant_id": tenant["id"],
+        "connection_id": conn_a["id"],
+        "other_connection_id": other_a["id"],
+        "user_id": user["id"],
+        "key_id": key["id"],
+        "run_id": sync_run["id"],
+        "pipeline_run_id": run["id"],
+        "stream": "orders",
+        "platform": "fakeshop",
+        "shop_id": "ALPHA-SHOP",
+    }
+    return {"ids": ids, "admin_a": admin_a, "admin_b": admin_b}
+
+
+def _snapshot(hub):
+    """Everything a request could change, to prove that a refused one changed nothing."""
+    import sqlalchemy as sa
+
+    from hub.store.tables import metadata
+
+    names = [
+        "tenants",
+        "connections",
+        "users",
+        "api_keys",
+        "mapping_versions",
+        "schedules",
+        "pipeline_runs",
+        "sync_runs",
+        "audit_log",
+        "orders",
+        "shops",
+    ]
+    state = {}
+    with hub.ready_store.begin() as conn:
+        for name in names:
+            table = metadata.tables[name]
+            rows = conn.execute(sa.select(table)).all()
+            # last_used_at moves on every authenticated request by design; it is not a change.
+            state[name] = sorted(
+                repr({k: v for k, v in r._asdict().items() if k != "last_used_at"}) for r in rows
+            )
+    return state
+
+
+@pytest.fixture
+def snapshot(hub):
+    return lambda: _snapshot(hub)
+
+
+@pytest.fixture
+def helpers():
+    """Plain helpers for the tests: fill a route's path, wait for a run, the role table."""
+    import types
+
+    return types.SimpleNamespace(fill=fill, wait_for_run=wait_for_run, role_permissions=ROLE_PERMISSIONS)
