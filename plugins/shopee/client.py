@@ -29,12 +29,15 @@ from sdk.http import (
 from .errors import AUTH_RETRY_ERRORS, RATE_LIMIT_ERRORS, SERVER_ERRORS, classify, error_code, from_error
 from .signing import sign, signed_message
 
-__all__ = ["BUDGETS", "REFRESH_PATH", "ShopAuth", "shop_client"]
+__all__ = ["BUDGETS", "REFRESH_PATH", "RETRY", "ShopAuth", "shop_client"]
 
 REFRESH_PATH = "/api/v2/auth/access_token/get"
 
 BUDGETS = RateBudgets()
 """Process-wide: every shop and connection of the same partner app draws on the same buckets."""
+
+RETRY = RetryPolicy(attempts=8, maximum=10.0)
+"""How transient failures are retried (Shopee documents no Retry-After)."""
 
 
 class ShopAuth(OAuthRefresh):
@@ -145,6 +148,6 @@ def shop_client(
         auth=auth,
         transport=transport,
         classify=classify,
-        retry=RetryPolicy(attempts=8, maximum=10.0),
+        retry=RETRY,
         headers={"user-agent": "kpihub-shopee/1.0"},
     )

@@ -8,7 +8,6 @@ this one's bound was.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -151,10 +150,12 @@ class OrdersStream(ShopeeStream):
         orders = detail.get("order_list") or []
         if sorted(o.get("order_sn") for o in orders) != sorted(numbers):
             raise UpstreamUnavailable("get_order_detail answered for other orders than asked; read again")
-        escrows = await asyncio.gather(
-            *(self._escrow(shop_id, o["order_sn"]) for o in orders if o.get("order_status") not in _NO_ESCROW)
-        )
-        by_number = {e["order_sn"]: e for e in escrows}
+        # One call at a time per shop: calls in flight together would all meet a revoked token and
+        # each spend a refresh; the app's budget is shared by the shops read concurrently anyway.
+        by_number = {}
+        for order in orders:
+            if order.get("order_status") not in _NO_ESCROW:
+                by_number[order["order_sn"]] = await self._escrow(shop_id, order["order_sn"])
         return [{**order, "escrow": by_number.get(order["order_sn"])} for order in orders]
 
     async def _escrow(self, shop_id: str, order_sn: str) -> dict[str, Any]:
