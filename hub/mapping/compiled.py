@@ -23,7 +23,7 @@ from .kinds import FieldKind, coerce_for
 from .problems import Problem, short_repr
 from .transforms import Transform
 
-__all__ = ["CompiledMapping", "FieldPlan", "Step", "TargetPlan"]
+__all__ = ["CompiledMapping", "FieldPlan", "MergeRule", "Step", "TargetPlan"]
 
 # What a transform may raise about a bad value; anything else is a bug and propagates.
 _DATA_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError)
@@ -76,6 +76,20 @@ class FieldPlan:
 
 
 @dataclass(frozen=True)
+class MergeRule:
+    """How a target's rows meet rows another connection wrote for the same thing.
+
+    ``defer_to_others``: where another connection has rows for the same order (or the same
+    natural key, for tables without an order), this target writes no row of its own; it only
+    sets the ``owns`` columns (it wins those) and fills columns the other row leaves empty.
+    Honoured by the sync write path (``hub.sync.precedence``).
+    """
+
+    defer_to_others: bool = False
+    owns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TargetPlan:
     """The rows of one table: one per record, or one per element of ``each``."""
 
@@ -84,6 +98,7 @@ class TargetPlan:
     each: ParsedResult | None
     fields: tuple[FieldPlan, ...]
     columns: frozenset[str]
+    merge: MergeRule | None = None
 
 
 class CompiledMapping:
@@ -99,6 +114,16 @@ class CompiledMapping:
     def tables(self) -> frozenset[str]:
         """The standard tables this mapping writes rows to."""
         return frozenset(target.table for target in self._targets)
+
+    @property
+    def merges(self) -> dict[str, MergeRule]:
+        """The merge rule of each table whose target declares one."""
+        return {target.table: target.merge for target in self._targets if target.merge is not None}
+
+    @property
+    def mapped(self) -> dict[str, frozenset[str]]:
+        """The fields each table's target maps (a const counts; connection defaults do not)."""
+        return {target.table: frozenset(plan.name for plan in target.fields) for target in self._targets}
 
     def apply(
         self, raw: Mapping[str, Any], defaults: Mapping[str, Any] | None = None

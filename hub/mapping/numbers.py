@@ -134,6 +134,10 @@ def _multiply(value: Any, args: FactorArgs, context: Any) -> Decimal:
     return _rounded(_CONTEXT.multiply(to_decimal_value(value), args.factor(context)), args.places)
 
 
+def _subtract(value: Any, args: FactorArgs, context: Any) -> Decimal:
+    return _rounded(_CONTEXT.subtract(to_decimal_value(value), args.factor(context)), args.places)
+
+
 def _divide(value: Any, args: DivideArgs, context: Any) -> Decimal:
     divisor = args.factor(context)
     if divisor == 0:
@@ -159,5 +163,6 @@ NUMBER_TRANSFORMS: tuple[Transform[Any], ...] = (
     Transform("to_bool", _to_bool, NoArgs, "bool", description="true/false, 1/0, yes/no to a bool."),
     Transform("multiply", _multiply, FactorArgs, "decimal", description="Multiply by `by`."),
     Transform("divide", _divide, DivideArgs, "decimal", description="Divide by `by` (not zero)."),
+    Transform("subtract", _subtract, FactorArgs, "decimal", description="Subtract `by`."),
     Transform("sum", _sum, NoArgs, "decimal", description="Exact sum of a list of numbers or their text."),
 )

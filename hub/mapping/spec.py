@@ -11,6 +11,9 @@ The document is data (loaded from JSON or YAML), never code::
           <field>:
             path: <jmespath>        # or const: <value>; exactly one of the two
             transforms: [<name>, {<name>: {<arg>: <value>}}]
+        merge:                      # optional: how rows meet another connection's rows
+          defer_to_others: true     # write only where no other connection describes the order
+          owns: [<field>, ...]      # ...but set these fields on the other connection's row
 
 Paths run on the raw record, or on ``{"record": raw, "item": element}`` in an ``each`` target.
 The whole document is checked before anything is compiled, and every problem is reported in
@@ -28,7 +31,7 @@ from pydantic import ValidationError
 from sdk.errors import MappingError
 from sdk.records import STANDARD_RECORDS, StandardRecord
 
-from .compiled import CompiledMapping, FieldPlan, Step, TargetPlan
+from .compiled import CompiledMapping, FieldPlan, MergeRule, Step, TargetPlan
 from .kinds import ACCEPTS, FieldKind, field_kind
 from .problems import Problem, compile_jmespath, known_list, short_repr, validation_problems
 from .transforms import TransformRegistry, default_registry
@@ -39,7 +42,8 @@ FORMAT_VERSION = 1
 """The mapping format this module reads."""
 
 _TOP_KEYS = ("targets", "version")
-_TARGET_KEYS = ("each", "fields")
+_TARGET_KEYS = ("each", "fields", "merge")
+_MERGE_KEYS = ("defer_to_others", "owns")
 _FIELD_KEYS = ("const", "path", "transforms")
 
 
@@ -132,6 +136,7 @@ class _Compiler:
                         f"{path}.fields.{name}",
                         f"required field of {table!r} is not mapped; map it from the record or give a const",
                     )
+        merge = None if spec.get("merge") is None else self.merge(f"{path}.merge", model, spec["merge"])
         if model is None:
             return None
         return TargetPlan(
@@ -140,7 +145,39 @@ class _Compiler:
             each=each,
             fields=tuple(plan for plan in plans if plan is not None),
             columns=frozenset(model.model_fields),
+            merge=merge,
         )
+
+    def merge(self, path: str, model: type[StandardRecord] | None, spec: object) -> MergeRule | None:
+        if not isinstance(spec, dict):
+            self.problem(
+                path, f"expected an object with 'defer_to_others' and 'owns', got {short_repr(spec)}"
+            )
+            return None
+        self.unknown_keys(path, spec, _MERGE_KEYS)
+        defer = spec.get("defer_to_others", False)
+        if not isinstance(defer, bool):
+            self.problem(f"{path}.defer_to_others", f"expected true or false, got {short_repr(defer)}")
+            return None
+        owns = spec.get("owns", [])
+        if not isinstance(owns, list) or not all(isinstance(name, str) for name in owns):
+            self.problem(f"{path}.owns", f"expected a list of field names, got {short_repr(owns)}")
+            return None
+        if owns and not defer:
+            self.problem(
+                f"{path}.owns",
+                "only means something with defer_to_others: true (a target that does not defer "
+                "writes every field it maps anyway)",
+            )
+        if model is not None:
+            keys = set(model.natural_key)
+            for index, name in enumerate(owns):
+                if name not in model.model_fields:
+                    known = known_list(name, model.model_fields)
+                    self.problem(f"{path}.owns[{index}]", f"unknown field {name!r}{known}")
+                elif name in keys:
+                    self.problem(f"{path}.owns[{index}]", f"{name!r} identifies the row; it cannot be owned")
+        return MergeRule(defer_to_others=defer, owns=tuple(owns))
 
     def field(
         self, target_path: str, table: str, model: type[StandardRecord] | None, name: str, spec: object

@@ -189,7 +189,7 @@ async def _sync_partition(
                 mapping=mapping,
                 defaults=defaults,
                 records=pending,
-                problems=stream.problems,
+                check=stream.problems,
             )
             state_row = {
                 "connection_id": info.id,
@@ -432,7 +432,7 @@ def _remap_stream(
     mapping: CompiledMapping,
     defaults: dict[str | None, dict[str, Any]],
     result: RunResult,
-    problems: Callable[[RawRecord], list[str]] | None = None,
+    check: Callable[[RawRecord], list[str]] | None = None,
 ) -> int:
     """Derive one stream's rows again; return how many records map no longer."""
     last_id, regressions = 0, 0
@@ -456,9 +456,11 @@ def _remap_stream(
         if not rows:
             return regressions
         page = PageResult(read=len(rows))
-        batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now())
+        batch = RowBatch(
+            tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now(), mapping=mapping
+        )
         for row in rows:
-            derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]), problems)
+            derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]), check)
             batch.add(row.record_key, [] if derived.error else derived.rows)
             page.rejected += bool(derived.error)
             regressions += bool(derived.error and row.error is None)

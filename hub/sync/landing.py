@@ -24,6 +24,7 @@ from ..errors import describe_validation
 from ..mapping import CompiledMapping
 from ..store import upsert
 from ..store.tables import raw_records, standard_tables
+from .precedence import MergeWriter
 
 __all__ = ["Derived", "PageResult", "RowBatch", "derive", "land", "record_key"]
 
@@ -63,16 +64,16 @@ def derive(
     mapping: CompiledMapping,
     raw: RawRecord,
     defaults: dict[str, Any],
-    problems: Callable[[RawRecord], list[str]] | None = None,
+    check: Callable[[RawRecord], list[str]] | None = None,
 ) -> Derived:
     """Map ``raw`` and validate every row against the standard model.
 
-    ``problems`` is the stream's record check (``Stream.problems``), consulted first: a record
+    ``check`` is the stream's record check (``Stream.problems``), consulted first: a record
     it finds fault with is quarantined with those reasons and not mapped. ``None`` values are
     dropped before validation so the model's defaults apply; a required field that is still
     missing is reported as such.
     """
-    found = problems(raw) if problems is not None else []
+    found = check(raw) if check is not None else []
     if found:
         return Derived(error="; ".join(found))
     try:
@@ -115,7 +116,7 @@ def land(
     mapping: CompiledMapping,
     defaults: dict[str, Any],
     records: Sequence[RawRecord],
-    problems: Callable[[RawRecord], list[str]] | None = None,
+    check: Callable[[RawRecord], list[str]] | None = None,
 ) -> PageResult:
     """Keep ``records`` as raw JSON and make the standard rows they derive current.
 
@@ -127,10 +128,12 @@ def land(
     # A page may repeat a record (platforms re-send updated ones); the last copy wins.
     latest_copy = {record_key(primary_key, raw): raw for raw in records}
     result = PageResult(read=len(records))
-    batch = RowBatch(tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now)
+    batch = RowBatch(
+        tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now, mapping=mapping
+    )
     raws = []
     for (key, key_problem), raw in latest_copy.items():
-        derived = derive(mapping, raw, defaults, problems)
+        derived = derive(mapping, raw, defaults, check)
         error = key_problem or derived.error
         raws.append(
             {
@@ -156,10 +159,22 @@ class RowBatch:
     """Standard rows derived from a batch of raw records, with their lineage.
 
     Each row carries the connection, stream and raw record key it came from; ``write``
-    deletes what the batch's raw records derived before, then upserts the new rows.
+    deletes what the batch's raw records derived before, then upserts the new rows, meeting
+    other connections' rows of the same order as ``precedence`` says (``mapping`` gives the
+    merge rules and which fields are mapped).
     """
 
-    def __init__(self, *, tenant_id: int, connection_id: int, stream: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        *,
+        tenant_id: int,
+        connection_id: int,
+        stream: str,
+        now: dt.datetime,
+        mapping: CompiledMapping | None = None,
+    ) -> None:
+        self.merges = mapping.merges if mapping is not None else {}
+        self.mapped = mapping.mapped if mapping is not None else {}
         self.tenant_id = tenant_id
         self.connection_id = connection_id
         self.stream = stream
@@ -186,6 +201,9 @@ class RowBatch:
 
     def write(self, conn: Connection, replaced_tables: Iterable[str]) -> int:
         """Replace the rows these raw records derived in ``replaced_tables``; return rows written."""
+        writers = {table: self._merge_writer(conn, table) for table in self.rows}
+        # Read before this batch's old rows go: a row re-sent keeps what others merged into it.
+        existing = {t: w.existing(self.rows[t].values()) for t, w in writers.items() if w.applies}
         for table in sorted(set(replaced_tables) | set(self.rows)):
             target = standard_tables[table]
             for start in range(0, len(self.keys), _DELETE_BATCH):
@@ -196,4 +214,21 @@ class RowBatch:
                         target.c.source_key.in_(self.keys[start : start + _DELETE_BATCH]),
                     )
                 )
-        return sum(upsert(conn, standard_tables[t], list(rows.values())) for t, rows in self.rows.items())
+        written = 0
+        for table, rows in self.rows.items():
+            if table in existing:
+                values = writers[table].resolve(rows, existing[table])
+            else:
+                values = list(rows.values())
+            written += upsert(conn, standard_tables[table], values)
+        return written
+
+    def _merge_writer(self, conn: Connection, table: str) -> MergeWriter:
+        return MergeWriter(
+            conn,
+            standard_tables[table],
+            tenant_id=self.tenant_id,
+            connection_id=self.connection_id,
+            rule=self.merges.get(table),
+            mapped=self.mapped.get(table),
+        )

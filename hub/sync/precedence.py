@@ -1,0 +1,184 @@
+"""Which connection's rows stand when two connections describe the same order.
+
+A marketplace connector and an ERP both send the order ``(platform, shop_id, order_id)``; the
+standard tables must hold it once. The rule is data: a mapping target may declare
+``merge: {defer_to_others: true, owns: [...]}`` (see ``hub.mapping.MergeRule``); the ERP's
+default mapping does, and a client can change it with an override like any other part.
+
+Rows of an order are grouped by ``(platform, shop_id, order_id)`` in tables whose records
+belong to an order (orders, order_items, refunds, shipments); elsewhere by the natural key.
+When a batch is written, for each of its groups:
+
+- a **deferring** target writes nothing where another connection already has rows in the
+  group; on another connection's row with the same natural key it sets its ``owns`` columns
+  (it wins those) and fills the columns that row leaves empty. Where no other connection has
+  rows, it writes its rows as usual.
+- any **other** target (the default) takes the group over in order tables: another
+  connection's rows of the group are replaced. A row with the same natural key keeps the
+  other connection's values of the columns this target does not map (so the ERP's ship and
+  delivery times survive a marketplace write that has none); rows with other keys (the ERP's
+  lines of an order the marketplace itemises itself) are removed.
+
+Lineage stays one connection per row: re-sending or remapping a deferring source touches only
+its own rows and the columns it owns; a re-sent record that lost a line still loses that row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, select, update
+
+from sdk import standard_record
+
+from ..mapping.compiled import MergeRule
+
+__all__ = ["ORDER_GROUP", "MergeWriter", "group_columns"]
+
+ORDER_GROUP = ("platform", "shop_id", "order_id")
+LINEAGE = frozenset(("tenant_id", "connection_id", "source_stream", "source_key", "ingested_at"))
+_CHUNK = 400
+
+
+def group_columns(table: str) -> tuple[str, ...]:
+    """The columns that say which order (or which thing) a row of ``table`` describes."""
+    model = standard_record(table)
+    fields = model.model_fields
+    if all(name in fields and fields[name].is_required() for name in ORDER_GROUP):
+        return ORDER_GROUP
+    return model.natural_key
+
+
+class MergeWriter:
+    """Applies the precedence rule to one table's rows before they are upserted."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        *,
+        tenant_id: int,
+        connection_id: int,
+        rule: MergeRule | None,
+        mapped: frozenset[str] | None,
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.tenant_id = tenant_id
+        self.connection_id = connection_id
+        self.rule = rule
+        self.mapped = mapped
+        self.group = group_columns(table.name)
+        self.key = standard_record(table.name).natural_key
+
+    @property
+    def applies(self) -> bool:
+        """Whether rows of this table can meet another connection's: order tables, or a declared rule."""
+        return self.group == ORDER_GROUP or (self.rule is not None and self.rule.defer_to_others)
+
+    def existing(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every stored row (any connection) in the groups of ``rows``; read before old rows go."""
+        wanted: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
+        for row in rows:
+            values = tuple(row[c] for c in self.group)
+            wanted[values[:-1]].add(values[-1])
+        found: list[dict[str, Any]] = []
+        *prefix, last = self.group
+        for head, tails in wanted.items():
+            listed = sorted(tails, key=str)
+            for start in range(0, len(listed), _CHUNK):
+                condition = and_(
+                    self.table.c.tenant_id == self.tenant_id,
+                    *(self.table.c[name] == value for name, value in zip(prefix, head, strict=True)),
+                    self.table.c[last].in_(listed[start : start + _CHUNK]),
+                )
+                found.extend(
+                    dict(r) for r in self.conn.execute(select(self.table).where(condition)).mappings()
+                )
+        return found
+
+    def resolve(
+        self, rows: dict[tuple[Any, ...], dict[str, Any]], existing: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The rows to upsert, after deferring to or taking over from other connections' rows."""
+        others = [row for row in existing if row["connection_id"] != self.connection_id]
+        if self.rule is not None and self.rule.defer_to_others:
+            return self._defer(rows, others)
+        return self._take_over(rows, existing, others)
+
+    def _defer(
+        self, rows: dict[tuple[Any, ...], dict[str, Any]], others: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        assert self.rule is not None
+        taken = {tuple(row[c] for c in self.group) for row in others}
+        by_key = {tuple(row[c] for c in self.key): row for row in others}
+        kept = []
+        for key, row in rows.items():
+            if tuple(row[c] for c in self.group) not in taken:
+                kept.append(row)
+                continue
+            other = by_key.get(key)
+            if other is None:
+                continue
+            changes = {c: row[c] for c in self.rule.owns if row.get(c) is not None and row[c] != other[c]}
+            changes.update(
+                {
+                    c: value
+                    for c, value in row.items()
+                    if c not in LINEAGE and value is not None and other.get(c) is None and c not in changes
+                }
+            )
+            if changes:
+                self.conn.execute(
+                    update(self.table)
+                    .where(
+                        self.table.c.tenant_id == self.tenant_id,
+                        *(self.table.c[c] == other[c] for c in self.key),
+                    )
+                    .values(**changes)
+                )
+        return kept
+
+    def _take_over(
+        self,
+        rows: dict[tuple[Any, ...], dict[str, Any]],
+        existing: list[dict[str, Any]],
+        others: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        before = {tuple(row[c] for c in self.key): row for row in existing}
+        mapped = self.mapped or frozenset()
+        out = []
+        for key, row in rows.items():
+            old = before.get(key)
+            if old is not None:
+                # Values another connection gave columns this target does not map stay.
+                row = {
+                    **row,
+                    **{
+                        c: value
+                        for c, value in old.items()
+                        if c not in LINEAGE
+                        and c not in mapped
+                        and c not in self.key
+                        and value is not None
+                        and row.get(c) is None
+                    },
+                }
+            out.append(row)
+        if self.group == ORDER_GROUP:
+            groups = {tuple(row[c] for c in self.group) for row in rows.values()}
+            superseded = [
+                row
+                for row in others
+                if tuple(row[c] for c in self.key) not in rows and tuple(row[c] for c in self.group) in groups
+            ]
+            for row in superseded:
+                self.conn.execute(
+                    delete(self.table).where(
+                        self.table.c.tenant_id == self.tenant_id,
+                        *(self.table.c[c] == row[c] for c in self.key),
+                    )
+                )
+        return out
