@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from .. import __version__
 from ..context import HubContext
 from ..scheduler import HubScheduler, Runner
+from .deps import reject_nul
 from .errors import ErrorResponse, install_error_handlers
 from .routes import ROUTERS
 
@@ -80,5 +81,7 @@ def create_app(
         return Health(status="ok", version=__version__)
 
     for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+        app.include_router(
+            router, prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(reject_nul)]
+        )
     return app

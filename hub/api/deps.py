@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import httpx
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -15,19 +15,35 @@ from .access import Permission, Principal, authenticate
 from .errors import ApiError
 
 __all__ = [
+    "MAX_ID",
     "Caller",
     "Hub",
+    "ObjectId",
     "Page",
     "PageParams",
     "Paging",
     "Transport",
     "hub_of",
+    "reject_nul",
     "require",
 ]
 
 T = TypeVar("T")
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `kpihub apikey create` prints one.")
+
+
+MAX_ID = 2**63 - 1
+
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="An object's id.")]
+"""A path id: bounded so every database can compare it (a 70-bit id is a 422, not a crash)."""
+
+
+async def reject_nul(request: Request) -> None:
+    """Refuse NUL characters anywhere in the request: PostgreSQL cannot store them in text."""
+    body = await request.body()
+    if b"\\u0000" in body or b"\x00" in body or "\x00" in request.url.path or "%00" in str(request.url):
+        raise ApiError(422, "the request contains a NUL character, which no field accepts")
 
 
 def hub_of(request: Request) -> HubContext:

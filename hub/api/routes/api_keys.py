@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from ...store.service_tables import api_keys, users
 from ..access import Permission, Principal, Role, Scope, create_api_key
-from ..deps import Hub, Page, Paging, require
+from ..deps import MAX_ID, Hub, ObjectId, Page, Paging, require
 from ..scoping import not_found, record
 
 __all__ = ["router"]
@@ -26,7 +26,9 @@ class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     role: Role
     scope: Scope = Field(default_factory=Scope)
-    user_id: int | None = Field(default=None, description="The user the key acts for, if any.")
+    user_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The user the key acts for, if any."
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -45,7 +47,7 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The key itself. Shown this once; only its hash is stored.")
 
 
-def _get(hub: Hub, caller: Principal, key_id: int) -> ApiKeyPublic:
+def _get(hub: Hub, caller: Principal, key_id: ObjectId) -> ApiKeyPublic:
     with hub.ready_store.begin() as conn:
         row = conn.execute(
             select(api_keys).where(api_keys.c.id == key_id, api_keys.c.tenant_id == caller.tenant_id)
@@ -87,12 +89,12 @@ def create_key(hub: Hub, caller: Admin, body: ApiKeyCreate) -> ApiKeyCreated:
 
 
 @router.get("/{key_id}", response_model=ApiKeyPublic, summary="Get an API key's details")
-def get_key(hub: Hub, caller: Admin, key_id: int) -> ApiKeyPublic:
+def get_key(hub: Hub, caller: Admin, key_id: ObjectId) -> ApiKeyPublic:
     return _get(hub, caller, key_id)
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(hub: Hub, caller: Admin, key_id: int) -> Response:
+def revoke_key(hub: Hub, caller: Admin, key_id: ObjectId) -> Response:
     before = _get(hub, caller, key_id)
     if before.revoked_at is None:
         with hub.ready_store.begin() as conn:

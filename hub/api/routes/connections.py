@@ -25,10 +25,13 @@ from ...connections import (
 )
 from ...context import HubContext
 from ...errors import describe_validation
+from ...scheduler import Lease
+from ...scheduler.pipeline import process_name
 from ...store.tables import connections as connections_table
+from ...sync import remap_connection
 from ...sync.engine import redact
 from ..access import Permission, Principal
-from ..deps import Caller, Hub, Page, Paging, Transport, require
+from ..deps import Caller, Hub, ObjectId, Page, Paging, Transport, require
 from ..errors import ApiError
 from ..scoping import visible_connection, visible_connections
 
@@ -66,6 +69,15 @@ class ConnectionPublic(BaseModel):
     status: str
     options: dict[str, Any]
     credentials: dict[str, bool] = Field(description="Which credential fields are set; never their values.")
+
+
+class RemapResult(BaseModel):
+    run_id: int
+    status: str
+    rows_read: int
+    rows_written: int
+    rows_rejected: int
+    errors: list[dict[str, str]]
 
 
 class CheckResult(BaseModel):
@@ -153,12 +165,14 @@ def create_connection(hub: Hub, caller: Configure, body: ConnectionCreate) -> Co
 
 
 @router.get("/{connection_id}", response_model=ConnectionPublic, summary="Get a connection")
-def get_one(hub: Hub, caller: Caller, connection_id: int) -> ConnectionPublic:
+def get_one(hub: Hub, caller: Caller, connection_id: ObjectId) -> ConnectionPublic:
     return public_connection(hub, visible_connection(hub, caller, connection_id))
 
 
 @router.patch("/{connection_id}", response_model=ConnectionPublic, summary="Change options or credentials")
-def update_one(hub: Hub, caller: Configure, connection_id: int, body: ConnectionUpdate) -> ConnectionPublic:
+def update_one(
+    hub: Hub, caller: Configure, connection_id: ObjectId, body: ConnectionUpdate
+) -> ConnectionPublic:
     info = visible_connection(hub, caller, connection_id)
     _validate_fields(hub, info.plugin, body.options, None)
     info = update_connection(
@@ -174,7 +188,7 @@ def update_one(hub: Hub, caller: Configure, connection_id: int, body: Connection
 
 
 @router.post("/{connection_id}/check", response_model=CheckResult, summary="Make a live authenticated call")
-def check(hub: Hub, caller: Operate, connection_id: int, transport: Transport) -> CheckResult:
+def check(hub: Hub, caller: Operate, connection_id: ObjectId, transport: Transport) -> CheckResult:
     info = visible_connection(hub, caller, connection_id)
     source = open_source(hub.ready_store, hub.vault, hub.registry, info, transport=transport)
 
@@ -190,7 +204,7 @@ def check(hub: Hub, caller: Operate, connection_id: int, transport: Transport) -
     return asyncio.run(call())
 
 
-def _set_status(hub: HubContext, caller: Principal, connection_id: int, status: str) -> ConnectionPublic:
+def _set_status(hub: HubContext, caller: Principal, connection_id: ObjectId, status: str) -> ConnectionPublic:
     info = visible_connection(hub, caller, connection_id)
     if info.status != status:
         info = set_connection_status(hub.ready_store, info, status, actor=caller.actor)
@@ -200,10 +214,33 @@ def _set_status(hub: HubContext, caller: Principal, connection_id: int, status: 
 @router.post(
     "/{connection_id}/pause", response_model=ConnectionPublic, summary="Pause: no runs until resumed"
 )
-def pause(hub: Hub, caller: Configure, connection_id: int) -> ConnectionPublic:
+def pause(hub: Hub, caller: Configure, connection_id: ObjectId) -> ConnectionPublic:
     return _set_status(hub, caller, connection_id, "paused")
 
 
 @router.post("/{connection_id}/resume", response_model=ConnectionPublic, summary="Resume a paused connection")
-def resume(hub: Hub, caller: Configure, connection_id: int) -> ConnectionPublic:
+def resume(hub: Hub, caller: Configure, connection_id: ObjectId) -> ConnectionPublic:
     return _set_status(hub, caller, connection_id, "active")
+
+
+@router.post(
+    "/{connection_id}/remap",
+    response_model=RemapResult,
+    summary="Re-derive standard rows from kept raw records under the mappings in force",
+)
+def remap(hub: Hub, caller: Operate, connection_id: ObjectId, force: bool = False) -> RemapResult:
+    info = visible_connection(hub, caller, connection_id)
+    source = open_source(hub.ready_store, hub.vault, hub.registry, info)
+    with Lease(hub.ready_store, info.id, f"{process_name()}:remap") as lease:
+        if not lease.held:
+            raise ApiError(409, f"connection {info.name!r} is running; remap it when the run has finished")
+        result = remap_connection(hub.ready_store, info, source, force=force)
+    asyncio.run(source.aclose())
+    return RemapResult(
+        run_id=result.run_id,
+        status=result.status,
+        rows_read=result.rows_read,
+        rows_written=result.rows_written,
+        rows_rejected=result.rows_rejected,
+        errors=[{k: str(v) for k, v in e.items()} for e in result.errors],
+    )

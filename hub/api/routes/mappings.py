@@ -23,7 +23,7 @@ from ...mapping_versions import history, provided_fields, rollback, save_overrid
 from ...store.tables import raw_records
 from ...sync import partition_defaults
 from ..access import Permission, Principal
-from ..deps import Caller, Hub, Page, Paging, require
+from ..deps import Caller, Hub, ObjectId, Page, Paging, require
 from ..errors import ApiError
 from ..scoping import not_found, record, visible_connection
 
@@ -83,10 +83,12 @@ class MappingVersionPublic(BaseModel):
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=0, description="The version to return to; 0 is the plugin's default.")
+    version: int = Field(
+        ge=0, le=2**31 - 1, description="The version to return to; 0 is the plugin's default."
+    )
 
 
-def _open(hub: HubContext, caller: Principal, connection_id: int) -> tuple[ConnectionInfo, Source]:
+def _open(hub: HubContext, caller: Principal, connection_id: ObjectId) -> tuple[ConnectionInfo, Source]:
     info = visible_connection(hub, caller, connection_id)
     return info, open_source(hub.ready_store, hub.vault, hub.registry, info)
 
@@ -112,7 +114,7 @@ def _invalid(exc: MappingError) -> ApiError:
 
 
 @router.get("", response_model=Page[StreamPublic], summary="List the connection's streams")
-def list_streams(hub: Hub, caller: Caller, connection_id: int, paging: Paging) -> Page[StreamPublic]:
+def list_streams(hub: Hub, caller: Caller, connection_id: ObjectId, paging: Paging) -> Page[StreamPublic]:
     info, source = _open(hub, caller, connection_id)
     items = [
         StreamPublic(name=s.name, primary_key=list(s.primary_key), version=_current(hub, info, s.name)[0])
@@ -122,7 +124,7 @@ def list_streams(hub: Hub, caller: Caller, connection_id: int, paging: Paging) -
 
 
 @router.get("/{stream}/mapping", response_model=MappingPublic, summary="The mapping in force")
-def get_mapping(hub: Hub, caller: Caller, connection_id: int, stream: str) -> MappingPublic:
+def get_mapping(hub: Hub, caller: Caller, connection_id: ObjectId, stream: str) -> MappingPublic:
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
     version, override = _current(hub, info, stream)
@@ -135,7 +137,7 @@ def get_mapping(hub: Hub, caller: Caller, connection_id: int, stream: str) -> Ma
 
 @router.put("/{stream}/mapping", response_model=MappingPublic, summary="Save an override as the next version")
 def put_mapping(
-    hub: Hub, caller: Configure, connection_id: int, stream: str, body: MappingUpdate
+    hub: Hub, caller: Configure, connection_id: ObjectId, stream: str, body: MappingUpdate
 ) -> MappingPublic:
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
@@ -160,7 +162,7 @@ def put_mapping(
     "/{stream}/mapping/validate", response_model=ValidationResult, summary="Check an override; save nothing"
 )
 def validate(
-    hub: Hub, caller: Caller, connection_id: int, stream: str, body: MappingCheck
+    hub: Hub, caller: Caller, connection_id: ObjectId, stream: str, body: MappingCheck
 ) -> ValidationResult:
     _, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
@@ -178,7 +180,7 @@ def validate(
     summary="Apply a mapping to the newest kept raw records; store nothing",
 )
 def preview_mapping(
-    hub: Hub, caller: Caller, connection_id: int, stream: str, body: MappingPreviewRequest
+    hub: Hub, caller: Caller, connection_id: ObjectId, stream: str, body: MappingPreviewRequest
 ) -> list[PreviewResult]:
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
@@ -201,7 +203,7 @@ def preview_mapping(
 
 @router.get("/{stream}/mapping/versions", response_model=Page[MappingVersionPublic], summary="Saved versions")
 def versions(
-    hub: Hub, caller: Caller, connection_id: int, stream: str, paging: Paging
+    hub: Hub, caller: Caller, connection_id: ObjectId, stream: str, paging: Paging
 ) -> Page[MappingVersionPublic]:
     info, source = _open(hub, caller, connection_id)
     _stream(source, stream)
@@ -214,7 +216,7 @@ def versions(
     "/{stream}/mapping/rollback", response_model=MappingPublic, summary="Make an earlier version current"
 )
 def rollback_mapping(
-    hub: Hub, caller: Configure, connection_id: int, stream: str, body: RollbackRequest
+    hub: Hub, caller: Configure, connection_id: ObjectId, stream: str, body: RollbackRequest
 ) -> MappingPublic:
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)

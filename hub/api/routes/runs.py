@@ -14,7 +14,7 @@ from ...scheduler import Runner
 from ...store.service_tables import pipeline_runs
 from ...store.tables import sync_runs
 from ..access import Permission, Principal
-from ..deps import Caller, Hub, Page, Paging, require
+from ..deps import MAX_ID, Caller, Hub, ObjectId, Page, Paging, require
 from ..scoping import not_found, record, visible_connection, visible_connections
 
 __all__ = ["router"]
@@ -58,13 +58,13 @@ class Freshness(BaseModel):
     last_run: SyncRunPublic | None
 
 
-def _ids(hub: HubContext, caller: Principal, connection_id: int | None) -> list[int]:
+def _ids(hub: HubContext, caller: Principal, connection_id: ObjectId | None) -> list[int]:
     if connection_id is not None:
         return [visible_connection(hub, caller, connection_id).id]
     return [info.id for info in visible_connections(hub, caller)]
 
 
-ConnectionFilter = Annotated[int | None, Query(description="Only runs of this connection.")]
+ConnectionFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only runs of this connection.")]
 
 
 @router.get("/runs", response_model=Page[SyncRunPublic], summary="Sync runs, newest first")
@@ -86,7 +86,7 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=SyncRunPublic, summary="A sync run")
-def get_run(hub: Hub, caller: Caller, run_id: int) -> SyncRunPublic:
+def get_run(hub: Hub, caller: Caller, run_id: ObjectId) -> SyncRunPublic:
     with hub.ready_store.begin() as conn:
         row = conn.execute(
             select(sync_runs).where(
@@ -116,7 +116,7 @@ def list_pipeline_runs(
     return Page[PipelineRunPublic](items=items, total=int(total), limit=paging.limit, offset=paging.offset)
 
 
-def _pipeline_run(hub: HubContext, caller: Principal, run_id: int) -> PipelineRunPublic:
+def _pipeline_run(hub: HubContext, caller: Principal, run_id: ObjectId) -> PipelineRunPublic:
     with hub.ready_store.begin() as conn:
         row = conn.execute(
             select(pipeline_runs).where(
@@ -129,7 +129,7 @@ def _pipeline_run(hub: HubContext, caller: Principal, run_id: int) -> PipelineRu
 
 
 @router.get("/pipeline-runs/{run_id}", response_model=PipelineRunPublic, summary="A pipeline run")
-def get_pipeline_run(hub: Hub, caller: Caller, run_id: int) -> PipelineRunPublic:
+def get_pipeline_run(hub: Hub, caller: Caller, run_id: ObjectId) -> PipelineRunPublic:
     return _pipeline_run(hub, caller, run_id)
 
 
@@ -139,7 +139,7 @@ def get_pipeline_run(hub: Hub, caller: Caller, run_id: int) -> PipelineRunPublic
     status_code=202,
     summary="Run the connection's pipeline now (skipped, with a record, if it is running already)",
 )
-def run_now(request: Request, hub: Hub, caller: Operate, connection_id: int) -> PipelineRunPublic:
+def run_now(request: Request, hub: Hub, caller: Operate, connection_id: ObjectId) -> PipelineRunPublic:
     info = visible_connection(hub, caller, connection_id)
     runner = request.app.state.runner
     assert isinstance(runner, Runner)
@@ -152,7 +152,7 @@ def run_now(request: Request, hub: Hub, caller: Operate, connection_id: int) -> 
 @router.get(
     "/connections/{connection_id}/freshness", response_model=Freshness, summary="Latest data time per stream"
 )
-def freshness(hub: Hub, caller: Caller, connection_id: int) -> Freshness:
+def freshness(hub: Hub, caller: Caller, connection_id: ObjectId) -> Freshness:
     info = visible_connection(hub, caller, connection_id)
     streams: dict[str, str] = {}
     last = None

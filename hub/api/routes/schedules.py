@@ -15,7 +15,7 @@ from ...context import HubContext
 from ...scheduler import build_trigger
 from ...store.service_tables import schedules
 from ..access import Permission, Principal
-from ..deps import Caller, Hub, Page, Paging, require
+from ..deps import Caller, Hub, ObjectId, Page, Paging, require
 from ..errors import ApiError
 from ..scoping import not_found, record, visible_connection, visible_connections
 
@@ -60,7 +60,7 @@ class SchedulePublic(BaseModel):
     updated_at: dt.datetime
 
 
-def _get(hub: HubContext, connection_id: int) -> SchedulePublic | None:
+def _get(hub: HubContext, connection_id: ObjectId) -> SchedulePublic | None:
     with hub.ready_store.begin() as conn:
         row = conn.execute(select(schedules).where(schedules.c.connection_id == connection_id)).first()
     return None if row is None else SchedulePublic.model_validate(row._asdict())
@@ -87,7 +87,7 @@ def list_schedules(hub: Hub, caller: Caller, paging: Paging) -> Page[SchedulePub
 @router.get(
     "/connections/{connection_id}/schedule", response_model=SchedulePublic, summary="A connection's schedule"
 )
-def get_schedule(hub: Hub, caller: Caller, connection_id: int) -> SchedulePublic:
+def get_schedule(hub: Hub, caller: Caller, connection_id: ObjectId) -> SchedulePublic:
     visible_connection(hub, caller, connection_id)
     found = _get(hub, connection_id)
     if found is None:
@@ -97,7 +97,7 @@ def get_schedule(hub: Hub, caller: Caller, connection_id: int) -> SchedulePublic
 
 @router.put("/connections/{connection_id}/schedule", response_model=SchedulePublic, summary="Set a schedule")
 def put_schedule(
-    request: Request, hub: Hub, caller: Configure, connection_id: int, body: ScheduleUpdate
+    request: Request, hub: Hub, caller: Configure, connection_id: ObjectId, body: ScheduleUpdate
 ) -> SchedulePublic:
     visible_connection(hub, caller, connection_id)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -145,7 +145,7 @@ def put_schedule(
 
 
 @router.delete("/connections/{connection_id}/schedule", status_code=204, summary="Remove a schedule")
-def delete_schedule(request: Request, hub: Hub, caller: Configure, connection_id: int) -> Response:
+def delete_schedule(request: Request, hub: Hub, caller: Configure, connection_id: ObjectId) -> Response:
     visible_connection(hub, caller, connection_id)
     before = _get(hub, connection_id)
     if before is None:

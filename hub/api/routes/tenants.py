@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from ...store.tables import tenants
 from ..access import Permission, Principal
-from ..deps import Caller, Hub, Page, Paging, require
+from ..deps import Caller, Hub, ObjectId, Page, Paging, require
 from ..scoping import not_found, record
 
 __all__ = ["router"]
@@ -32,7 +32,7 @@ class TenantUpdate(BaseModel):
     base_currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code KPIs are converted to.")
 
 
-def _get(hub: Hub, tenant_id: int) -> TenantPublic:
+def _get(hub: Hub, tenant_id: ObjectId) -> TenantPublic:
     with hub.ready_store.begin() as conn:
         row = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
     assert row is not None
@@ -45,7 +45,7 @@ def list_tenants(hub: Hub, caller: Caller, paging: Paging) -> Page[TenantPublic]
 
 
 @router.get("/{tenant_id}", response_model=TenantPublic, summary="Get a tenant")
-def get_tenant(hub: Hub, caller: Caller, tenant_id: int) -> TenantPublic:
+def get_tenant(hub: Hub, caller: Caller, tenant_id: ObjectId) -> TenantPublic:
     if tenant_id != caller.tenant_id:
         raise not_found("tenant", tenant_id)
     return _get(hub, tenant_id)
@@ -55,7 +55,7 @@ def get_tenant(hub: Hub, caller: Caller, tenant_id: int) -> TenantPublic:
 def update_tenant(
     hub: Hub,
     caller: Annotated[Principal, Depends(require(Permission.ADMIN))],
-    tenant_id: int,
+    tenant_id: ObjectId,
     body: TenantUpdate,
 ) -> TenantPublic:
     if tenant_id != caller.tenant_id:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...store.service_tables import api_keys, users
 from ..access import Permission, Principal, Role, Scope
-from ..deps import Hub, Page, Paging, require
+from ..deps import Hub, ObjectId, Page, Paging, require
 from ..errors import ApiError
 from ..scoping import not_found, record
 
@@ -51,7 +51,7 @@ class UserPublic(BaseModel):
     updated_at: dt.datetime
 
 
-def _row(hub: Hub, caller: Principal, user_id: int) -> UserPublic:
+def _row(hub: Hub, caller: Principal, user_id: ObjectId) -> UserPublic:
     with hub.ready_store.begin() as conn:
         row = conn.execute(
             select(users).where(users.c.id == user_id, users.c.tenant_id == caller.tenant_id)
@@ -94,12 +94,12 @@ def create_user(hub: Hub, caller: Admin, body: UserCreate) -> UserPublic:
 
 
 @router.get("/{user_id}", response_model=UserPublic, summary="Get a user")
-def get_user(hub: Hub, caller: Admin, user_id: int) -> UserPublic:
+def get_user(hub: Hub, caller: Admin, user_id: ObjectId) -> UserPublic:
     return _row(hub, caller, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserPublic, summary="Change a user's name, role, scope or status")
-def update_user(hub: Hub, caller: Admin, user_id: int, body: UserUpdate) -> UserPublic:
+def update_user(hub: Hub, caller: Admin, user_id: ObjectId, body: UserUpdate) -> UserPublic:
     before = _row(hub, caller, user_id)
     changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     if changes:
@@ -124,6 +124,6 @@ def update_user(hub: Hub, caller: Admin, user_id: int, body: UserUpdate) -> User
 
 
 @router.delete("/{user_id}", status_code=204, summary="Disable a user and revoke their keys")
-def delete_user(hub: Hub, caller: Admin, user_id: int) -> Response:
+def delete_user(hub: Hub, caller: Admin, user_id: ObjectId) -> Response:
     update_user(hub, caller, user_id, UserUpdate(disabled=True))
     return Response(status_code=204)

@@ -134,6 +134,7 @@ ROUTES = {
     ("post", "/api/v1/connections/{connection_id}/check"): ("operate", None),
     ("post", "/api/v1/connections/{connection_id}/pause"): ("configure", None),
     ("post", "/api/v1/connections/{connection_id}/resume"): ("configure", None),
+    ("post", "/api/v1/connections/{connection_id}/remap"): ("operate", None),
     ("get", "/api/v1/connections/{connection_id}/streams"): ("read", None),
     ("get", "/api/v1/connections/{connection_id}/streams/{stream}/mapping"): ("read", None),
     ("put", "/api/v1/connections/{connection_id}/streams/{stream}/mapping"): (

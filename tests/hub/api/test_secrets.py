@@ -1,0 +1,89 @@
+"""A planted credential never comes back out: not in a response, a log record or the audit log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from hub.store.tables import audit_log, connections, sync_runs
+
+PLANTED = "sk-planted-7f3a9c1e55d24b0b"
+ROTATED = "sk-rotated-0c9d8e7f6a5b4c3d"
+REJECTED = "bad-planted-31415926535"
+
+
+def test_a_planted_credential_never_leaves_the_hub(
+    client, hub, admin, add_connection, helpers, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    texts = []
+
+    def call(method, path, **kw):
+        response = client.request(method, path, headers=admin, **kw)
+        texts.append(response.text)
+        assert response.status_code < 500, response.text
+        return response
+
+    created = add_connection(admin, "leaky", api_key=PLANTED)
+    cid = created["id"]
+    texts.append(str(created))
+    call("GET", f"/api/v1/connections/{cid}")
+    call("GET", "/api/v1/connections")
+    assert call("POST", f"/api/v1/connections/{cid}/check").json()["ok"] is True
+    # A careless plugin quotes its request URL with the key in it, mid-sync.
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", "1,2")
+    monkeypatch.setenv("FAKESHOP_CRASH_WITH", "leak")
+    run = call("POST", f"/api/v1/connections/{cid}/runs").json()
+    finished = helpers.wait_for_run(client, admin, run["id"])
+    assert finished["status"] in ("partial", "failed")
+    assert "***" in str(finished["steps"])  # the leak happened, and was masked
+    monkeypatch.delenv("FAKESHOP_CRASH_AT")
+    call("GET", f"/api/v1/pipeline-runs/{run['id']}")
+    call("GET", "/api/v1/runs")
+    # Rotation: the new secret is accepted and never echoed either; a rejected one is reported
+    # without its value.
+    call("PATCH", f"/api/v1/connections/{cid}", json={"credentials": {"api_key": ROTATED}})
+    call("PATCH", f"/api/v1/connections/{cid}", json={"credentials": {"api_key": REJECTED}})
+    check = call("POST", f"/api/v1/connections/{cid}/check").json()
+    assert check["ok"] is False and check["kind"] == "CredentialError"
+    # Invalid input that carries a secret: the error names the field, not the value.
+    bad = call(
+        "POST",
+        "/api/v1/connections",
+        json={"name": "x", "plugin": "fakeshop", "credentials": {"api_key": [PLANTED]}},
+    )
+    assert bad.status_code == 422 and "body.credentials.api_key" in bad.text
+    call("GET", "/api/v1/audit?limit=500")
+
+    with hub.ready_store.begin() as conn:
+        stored = [str(r) for r in conn.execute(sa.select(connections.c.credentials))]
+        audit = [str(r) for r in conn.execute(sa.select(audit_log))]
+        runs = [str(r) for r in conn.execute(sa.select(sync_runs.c.errors))]
+    # The sync engine's debug traceback of a plugin bug quotes the plugin's exception as is:
+    # a known leak outside the service (see the test below); every other record must be clean.
+    records = [r for r in caplog.records if not (r.name == "hub.sync.engine" and r.exc_info)]
+    logs = " ".join(r.getMessage() + str(r.args) + (r.exc_text or "") for r in records)
+    for secret in (PLANTED, ROTATED, REJECTED):
+        for where, haystack in (("responses", texts), ("store", stored), ("audit", audit), ("runs", runs)):
+            assert not any(secret in text for text in haystack), f"{secret} found in {where}"
+        assert secret not in logs
+    assert any("credential_fields_changed" in entry for entry in audit)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.xfail(
+    strict=True,
+    reason="hub/sync/engine.py logs a plugin bug's traceback at DEBUG unredacted; the run record is redacted",
+)
+def test_the_sync_engines_debug_traceback_is_redacted(
+    client, admin, add_connection, helpers, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="hub.sync.engine")
+    monkeypatch.setenv("FAKESHOP_CRASH_AT", "0,1")
+    monkeypatch.setenv("FAKESHOP_CRASH_WITH", "leak")
+    cid = add_connection(admin, "leaky", api_key=PLANTED)["id"]
+    run = client.post(f"/api/v1/connections/{cid}/runs", headers=admin).json()
+    helpers.wait_for_run(client, admin, run["id"])
+    assert PLANTED not in caplog.text
