@@ -164,6 +164,7 @@ class TikTokAuth(Auth):
 
     def __init__(self, tokens: TikTokTokens, *, app_key: str, app_secret: str, clock: Callable[[], float]):
         self.tokens = tokens
+        self._app_key = app_key
         self.signer = HmacQuerySignature(
             secret=app_secret,
             message=signed_message(app_secret),
@@ -182,7 +183,7 @@ class TikTokAuth(Auth):
         return is_token_code(_body(response).get("code"))
 
     def secrets(self) -> list[str]:
-        return [*self.tokens.secrets(), *self.signer.secrets()]
+        return [self._app_key, *self.tokens.secrets(), *self.signer.secrets()]
 
 
 class TikTokClient:
@@ -199,21 +200,22 @@ class TikTokClient:
     ) -> None:
         self._source = source
         secret = credentials.app_secret.get_secret_value()
+        app_key = credentials.app_key.get_secret_value()
         self.tokens = TikTokTokens(
             auth_url=options.auth_url,
-            app_key=credentials.app_key,
+            app_key=app_key,
             app_secret=secret,
             auth_code=_reveal(credentials.auth_code),
             refresh_token=_reveal(credentials.refresh_token) or "",
             access_token=_reveal(credentials.access_token),
-            expires_at=float(credentials.access_token_expire_at or 0),
+            expires_at=float(credentials.access_expires_at or 0),
             persist=self._persist,
             clock=clock,
         )
-        self.auth = TikTokAuth(self.tokens, app_key=credentials.app_key, app_secret=secret, clock=clock)
+        self.auth = TikTokAuth(self.tokens, app_key=app_key, app_secret=secret, clock=clock)
         self.api = ApiClient(
             options.api_url,
-            app=credentials.app_key,
+            app=app_key,
             budgets=budgets or BUDGETS,
             limits={"*": RateLimit(options.requests_per_second, options.burst)},
             auth=self.auth,
@@ -242,7 +244,7 @@ class TikTokClient:
         credentials = self._source.credentials
         update: dict[str, Any] = {
             "access_token": SecretStr(tokens.access_token),
-            "access_token_expire_at": int(tokens.expires_at),
+            "access_expires_at": int(tokens.expires_at),
             "auth_code": None,
         }
         if tokens.refresh_token:

@@ -88,12 +88,14 @@ class TikTokCredentials(Source.Credentials):
         "and you receive an auth code (valid 30 minutes, once) or, after exchanging it, a refresh token"
     )
 
-    app_key: str = Field(min_length=1)
+    app_key: SecretStr = Field(
+        description="the app's key; kept as a secret, like the hub keeps every app key"
+    )
     app_secret: SecretStr
     refresh_token: SecretStr | None = None
     auth_code: SecretStr | None = None
     access_token: SecretStr | None = None
-    access_token_expire_at: int | None = Field(default=None, description="Unix seconds, as TikTok gives it")
+    access_expires_at: int | None = Field(default=None, description="Unix seconds, as TikTok gives it")
 
     @model_validator(mode="after")
     def _authorised(self) -> TikTokCredentials:

@@ -448,11 +448,10 @@ def _search(
         ) and keep(record):
             matched.append(([times[sort_field], record_id], record))
     matched.sort(key=lambda pair: pair[0], reverse=sort_order == "DESC")
+    remaining = matched
     if after is not None:
-        beyond = (lambda k: k > after) if sort_order == "ASC" else (lambda k: k < after)
-        remaining = [pair for pair in matched if beyond(pair[0])]
-    else:
-        remaining = matched
+        ascending = sort_order == "ASC"
+        remaining = [pair for pair in matched if (pair[0] > after if ascending else pair[0] < after)]
     page = remaining[:size]
     next_token = ""
     if len(remaining) > size:
