@@ -134,3 +134,11 @@ class Sink(ABC):
 
     async def aclose(self) -> None:
         """Release clients. Called once when the push is over."""
+
+    @classmethod
+    def simulator(cls, seed: int) -> Any:
+        """A simulator of this BI tool (an ``sdk.simulator.Simulator``), or ``None`` (default).
+
+        ``kpihub simulate`` serves it on loopback, like a source's.
+        """
+        return None

@@ -17,7 +17,7 @@ __all__ = ["simulate"]
 @guarded
 def simulate(
     platform: Annotated[
-        str, typer.Argument(help="The source plugin whose platform to simulate, e.g. amazon.")
+        str, typer.Argument(help="The source or sink plugin to simulate, e.g. amazon or powerbi.")
     ],
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Loopback port; 0 picks a free one.")
@@ -25,8 +25,10 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generated seller.")] = 1,
 ) -> None:
     """Serve a simulator on 127.0.0.1; the first output line is JSON with its URLs and credentials."""
-    source = hub_context().registry.source(platform)
-    simulator = source.simulator(seed)
+    registry = hub_context().registry
+    # A sink (a BI tool) may ship a simulator too; sources are looked up first.
+    plugin = registry.sinks[platform] if platform in registry.sinks else registry.source(platform)
+    simulator = plugin.simulator(seed)
     if simulator is None:
         raise ConfigError(f"plugin {platform!r} ships no simulator")
     from sdk.simulator import serve  # the ASGI stack loads only for this command

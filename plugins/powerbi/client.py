@@ -1,0 +1,88 @@
+"""The push-dataset calls of the Power BI REST API, always under a workspace (``groups``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from sdk.http import ApiClient, RateBudgets, RateLimit, RetryPolicy
+
+from .auth import EntraAuth
+from .options import PowerBICredentials, PowerBIOptions
+
+__all__ = ["PowerBIClient"]
+
+# Power BI documents no numbers for its general REST throttle; these keep the few metadata
+# calls gentle. POST rows are paced by the dataset's own limits (pacing.py) before this.
+LIMITS = {"metadata": RateLimit(5.0, 10.0), "rows": RateLimit(1_000.0, 1_000.0)}
+# A 429 may ask for an hour (Retry-After: 3392 has been seen): wait it out rather than fail.
+RETRY = RetryPolicy(attempts=8, initial=1.0, maximum=3_600.0)
+
+
+class PowerBIClient:
+    """Calls for one service principal and one workspace."""
+
+    def __init__(
+        self,
+        options: PowerBIOptions,
+        credentials: PowerBICredentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.auth = EntraAuth(
+            tenant=options.tenant,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret.get_secret_value(),
+            authority_host=options.authority_host,
+            identity_url=options.identity_url,
+        )
+        self.api = ApiClient(
+            options.api_url,
+            app=f"powerbi:{credentials.client_id}",
+            budgets=RateBudgets(),
+            limits=LIMITS,
+            auth=self.auth,
+            transport=transport,
+            timeout=120.0,
+            retry=RETRY,
+        )
+        self.base = f"/v1.0/myorg/groups/{quote(options.workspace_id, safe='')}/datasets"
+
+    async def datasets(self) -> list[dict[str, Any]]:
+        _, body = await self.api.request("GET", self.base, endpoint="metadata")
+        return list(body.get("value", [])) if isinstance(body, dict) else []
+
+    async def create_dataset(self, body: dict[str, Any], *, retention: str) -> dict[str, Any]:
+        _, created = await self.api.request(
+            "POST",
+            self.base,
+            endpoint="metadata",
+            params={"defaultRetentionPolicy": retention},
+            json_body=body,
+        )
+        return dict(created)
+
+    async def tables(self, dataset_id: str) -> list[dict[str, Any]]:
+        _, body = await self.api.request("GET", f"{self._dataset(dataset_id)}/tables", endpoint="metadata")
+        return list(body.get("value", [])) if isinstance(body, dict) else []
+
+    async def put_table(self, dataset_id: str, table: dict[str, Any]) -> None:
+        url = f"{self._dataset(dataset_id)}/tables/{quote(table['name'], safe='')}"
+        await self.api.request("PUT", url, endpoint="metadata", json_body=table)
+
+    async def post_rows(self, dataset_id: str, table: str, rows: list[dict[str, Any]]) -> None:
+        url = f"{self._dataset(dataset_id)}/tables/{quote(table, safe='')}/rows"
+        await self.api.request("POST", url, endpoint="rows", json_body={"rows": rows})
+
+    async def delete_rows(self, dataset_id: str, table: str) -> None:
+        url = f"{self._dataset(dataset_id)}/tables/{quote(table, safe='')}/rows"
+        await self.api.request("DELETE", url, endpoint="metadata")
+
+    def _dataset(self, dataset_id: str) -> str:
+        return f"{self.base}/{quote(dataset_id, safe='')}"
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+        self.auth.close()

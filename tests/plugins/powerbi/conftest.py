@@ -1,0 +1,42 @@
+"""A Power BI simulator on loopback and sinks configured against it."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.powerbi import PowerBISink
+from plugins.powerbi.simulator import PowerBISimulator
+from sdk.simulator import running
+
+
+@pytest.fixture
+def powerbi():
+    """``powerbi(**simulator_options)`` -> (simulator, make_sink(**options)), served on loopback."""
+    started = []
+
+    def start(**kwargs):
+        sim = PowerBISimulator(**kwargs)
+        context = running(sim)
+        origin = context.__enter__()
+        started.append(context)
+
+        def make_sink(**options):
+            creds = sim.credentials()
+            values = {
+                "tenant": creds["tenant"],
+                "workspace_id": creds["workspace_id"],
+                "api_url": origin,
+                "identity_url": origin,
+                "time_scale": sim.time_scale,
+                **options,
+            }
+            return PowerBISink(
+                PowerBISink.Options(**values),
+                PowerBISink.Credentials(client_id=creds["client_id"], client_secret=creds["client_secret"]),
+            )
+
+        return sim, make_sink
+
+    yield start
+    for context in reversed(started):
+        context.__exit__(None, None, None)
