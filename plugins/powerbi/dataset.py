@@ -135,14 +135,20 @@ def to_wire(row: Mapping[str, Any], columns: Mapping[str, str]) -> tuple[dict[st
     NaN and infinities become null (the service rejects them); datetimes are ISO 8601 in UTC;
     dates are midnight UTC; decimals travel as JSON numbers.
     """
-    out: dict[str, Any] = {}
+    out = {name: row.get(name) for name in columns}
     cut = 0
     for name, kind in columns.items():
-        value = row.get(name)
-        if value is None:
-            out[name] = None
-        elif kind == "float":
-            out[name] = float(value) if math.isfinite(value) else None
+        value = out[name]
+        if value is None or kind in ("int", "bool"):
+            continue
+        if kind == "float":
+            if not math.isfinite(value):
+                out[name] = None
+        elif kind == "str":
+            if not isinstance(value, str):
+                value = out[name] = str(value)
+            if len(value) > MAX_STRING_CHARS:
+                out[name], cut = value[:MAX_STRING_CHARS], cut + 1
         elif kind == "decimal":
             number = float(value) if isinstance(value, Decimal | int | float) else float(str(value))
             out[name] = number if math.isfinite(number) else None
@@ -151,11 +157,4 @@ def to_wire(row: Mapping[str, Any], columns: Mapping[str, str]) -> tuple[dict[st
             out[name] = stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         elif kind == "date":
             out[name] = f"{value.isoformat()}T00:00:00Z"
-        elif kind == "str":
-            text = str(value)
-            if len(text) > MAX_STRING_CHARS:
-                text, cut = text[:MAX_STRING_CHARS], cut + 1
-            out[name] = text
-        else:
-            out[name] = value
     return out, cut

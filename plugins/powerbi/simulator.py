@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import uuid
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -349,7 +349,7 @@ class PowerBISimulator(Simulator):
                 raise self._reject(f"table {table.name!r} would exceed {MAX_ROWS_PER_TABLE:,} rows")
             dataset.posts.append(now)
             dataset.rows_added.append((now, len(rows)))
-            table.rows.extend({c: row.get(c) for c in table.columns} for row in rows)
+            table.rows.extend(rows)
             if dataset.retention == "basicFIFO" and len(table.rows) > MAX_ROWS_FIFO:
                 del table.rows[: len(table.rows) - MAX_ROWS_FIFO]
             return Response(status_code=200)
@@ -381,27 +381,25 @@ class PowerBISimulator(Simulator):
             data_type = table.columns.get(name)
             if data_type is None:
                 raise self._reject(f"row {index}: table {table.name!r} has no column {name!r}")
-            if value is None:
-                continue
-            if not _fits(data_type, value):
+            if value is not None and not _FITS[data_type](value):
                 raise self._reject(f"row {index}: column {name!r} ({data_type}) cannot hold {value!r:.60}")
 
 
-def _fits(data_type: str, value: Any) -> bool:
-    match data_type:
-        case "Int64":
-            return isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63 - 1
-        case "Double" | "Decimal":
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        case "Boolean":
-            return isinstance(value, bool)
-        case "DateTime":
-            if not isinstance(value, str):
-                return False
-            try:
-                dt.datetime.fromisoformat(value)
-            except ValueError:
-                return False
-            return True
-        case _:
-            return isinstance(value, str) and len(value) <= MAX_STRING_CHARS
+def _is_datetime(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "Int64": lambda v: type(v) is int and -(2**63) < v < 2**63 - 1,
+    "Double": lambda v: type(v) in (int, float),
+    "Decimal": lambda v: type(v) in (int, float),
+    "Boolean": lambda v: type(v) is bool,
+    "DateTime": _is_datetime,
+    "String": lambda v: type(v) is str and len(v) <= MAX_STRING_CHARS,
+}
