@@ -79,25 +79,45 @@ class MergeWriter:
         return self.group == ORDER_GROUP or (self.rule is not None and self.rule.defer_to_others)
 
     def existing(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Every stored row (any connection) in the groups of ``rows``; read before old rows go."""
+        """Stored rows in the groups of ``rows``; read before the batch's old rows go.
+
+        For order tables, every connection's rows (a re-sent row keeps what others merged into
+        it), found through the primary key's prefix; elsewhere only other connections' rows.
+        """
+        if self.group != ORDER_GROUP:
+            return self._others_with_key(rows)
         wanted: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
         for row in rows:
-            values = tuple(row[c] for c in self.group)
-            wanted[values[:-1]].add(values[-1])
+            wanted[(row["platform"], row["shop_id"])].add(row["order_id"])
         found: list[dict[str, Any]] = []
-        *prefix, last = self.group
-        for head, tails in wanted.items():
-            listed = sorted(tails, key=str)
+        for (platform, shop_id), orders in wanted.items():
+            listed = sorted(orders)
             for start in range(0, len(listed), _CHUNK):
                 condition = and_(
                     self.table.c.tenant_id == self.tenant_id,
-                    *(self.table.c[name] == value for name, value in zip(prefix, head, strict=True)),
-                    self.table.c[last].in_(listed[start : start + _CHUNK]),
+                    self.table.c.platform == platform,
+                    self.table.c.shop_id == shop_id,
+                    self.table.c.order_id.in_(listed[start : start + _CHUNK]),
                 )
-                found.extend(
-                    dict(r) for r in self.conn.execute(select(self.table).where(condition)).mappings()
-                )
+                found.extend(self._select(condition))
         return found
+
+    def _others_with_key(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        keys = {tuple(row[c] for c in self.key) for row in rows}
+        first = self.key[0]
+        values = sorted({key[0] for key in keys}, key=str)
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(values), _CHUNK):
+            condition = and_(
+                self.table.c.tenant_id == self.tenant_id,
+                self.table.c.connection_id != self.connection_id,
+                self.table.c[first].in_(values[start : start + _CHUNK]),
+            )
+            found.extend(row for row in self._select(condition) if tuple(row[c] for c in self.key) in keys)
+        return found
+
+    def _select(self, condition: Any) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.conn.execute(select(self.table).where(condition)).mappings()]
 
     def resolve(
         self, rows: dict[tuple[Any, ...], dict[str, Any]], existing: list[dict[str, Any]]

@@ -209,19 +209,15 @@ class MabangView:
         }
 
     def stock_rows(self) -> list[InventorySnapshot]:
-        """The last day's stock of the seller's own and third-party warehouses (FBA is Amazon's)."""
-        return [
-            row
-            for row in self.world.inventory()
-            if row.date == self.stock_day and row.warehouse_type in ("own", "3pl")
-        ]
+        """The last day's stock of every warehouse: own, third-party and FBA (mirrored by the ERP)."""
+        return [row for row in self.world.inventory() if row.date == self.stock_day]
 
     def stock(self, row: InventorySnapshot) -> dict[str, Any]:
         return {
             "stockSku": row.sku,
             "warehouseId": row.warehouse,
             "warehouseName": row.warehouse,
-            "warehouseType": {"own": "1", "3pl": "2"}[row.warehouse_type],
+            "warehouseType": {"own": "1", "3pl": "2", "fba": "3"}[row.warehouse_type],
             "stockQuantity": str(row.on_hand),
             "availableStockQuantity": str(row.on_hand - row.reserved),
             "occupyQuantity": str(row.reserved),
@@ -302,6 +298,9 @@ class MabangView:
             rows.append(
                 stock.model_copy(
                     update={
+                        # The ERP does not say which hub shop an FBA warehouse serves.
+                        "platform": None,
+                        "shop_id": None,
                         "date": snapshot_date,
                         "unit_cost": self.landed_cost(stock.sku),
                         "currency": "CNY",

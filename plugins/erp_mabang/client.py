@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 
 from sdk import ConfigError, CredentialError, KpihubError, RateLimited, TerminalError, UpstreamUnavailable
-from sdk.http import ApiClient, Auth, RateBudgets, RateLimit, hmac_sha256_hex
+from sdk.http import ApiClient, Auth, RateBudgets, RateLimit, RetryPolicy, hmac_sha256_hex
 
 __all__ = [
     "BUDGETS",
     "ERROR_CODES",
     "GMT8",
+    "RETRY",
     "BodySignature",
     "MabangClient",
     "classify",
@@ -37,6 +38,9 @@ GMT8 = dt.timezone(dt.timedelta(hours=8), "GMT+8")
 
 BUDGETS = RateBudgets()
 """Process-wide: every connection of the same app key draws on the same buckets."""
+
+RETRY = RetryPolicy(attempts=8, maximum=30.0)
+"""Mabang documents no limits and clients "just retry": a few more attempts than the default."""
 
 ERROR_CODES: dict[str, type[KpihubError]] = {
     "401": CredentialError,
@@ -146,6 +150,7 @@ class MabangClient:
             auth=BodySignature(app_secret),
             transport=transport,
             classify=classify,
+            retry=RETRY,
             headers={"content-type": "application/json", "user-agent": "kpihub-erp_mabang/1.0"},
         )
 

@@ -53,5 +53,5 @@ class MabangCredentials(Source.Credentials):
 
     documentation = "Mabang ERP > open platform (开放平台): the app's AppKey and its secret"
 
-    app_key: str = Field(min_length=1)
+    app_key: SecretStr = Field(description="sent in every body, but kept like a secret: it names the account")
     app_secret: SecretStr

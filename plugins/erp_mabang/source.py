@@ -34,7 +34,7 @@ class MabangSource(Source):
     def client(self) -> MabangClient:
         return MabangClient(
             base_url=self.options.base_url,
-            app_key=self.credentials.app_key,
+            app_key=self.credentials.app_key.get_secret_value(),
             app_secret=self.credentials.app_secret.get_secret_value(),
             version=self.options.api_version,
             requests_per_second=self.options.requests_per_second,

@@ -1,0 +1,127 @@
+"""The Mabang connector through the real hub, against the simulator's ground truth."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import httpx
+import pytest
+
+from hub.connections import get_connection
+from hub.store.tables import stream_states
+from plugins.erp_mabang.simulator import MabangSimulator
+from sdk.simulator import FaultKind, FaultPlan
+
+from .conftest import assert_equals_truth, connect_mabang, make_world, stored, sync, today_gmt8
+
+TABLES = (
+    "orders",
+    "order_items",
+    "refunds",
+    "shipments",
+    "skus",
+    "sku_costs",
+    "inventory_snapshots",
+    "fx_rates",
+)
+FAULT_KINDS = (
+    FaultKind.RATE_LIMIT_429,
+    FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER,
+    FaultKind.SERVER_500,
+    FaultKind.SERVER_503,
+    FaultKind.TRUNCATED_JSON,
+    FaultKind.MALFORMED_JSON,
+)
+
+
+@functools.cache
+def big_world():
+    """90 days, 2,000 SKUs, three shops (one Amazon US) and so three warehouses: own, 3PL, FBA."""
+    return make_world(days=90, skus=2000, orders_per_day=3.0, seed=31)
+
+
+def _faults(seed=7):
+    return FaultPlan(seed, {kind: 0.10 / len(FAULT_KINDS) for kind in FAULT_KINDS}, retry_after=0.01)
+
+
+def _check_shape(sim):
+    truth = sim.truth(today_gmt8())
+    assert len(truth["skus"]) == 2000
+    assert {row.warehouse_type for row in truth["inventory_snapshots"].values()} == {"own", "3pl", "fba"}
+    assert len({row.warehouse for row in truth["inventory_snapshots"].values()}) == 3
+    return truth
+
+
+def test_small_world_equals_truth_on_every_database(mabang_hub):
+    sim = MabangSimulator(make_world())
+    name = connect_mabang(mabang_hub, sim)
+
+    result = sync(mabang_hub, name, sim.transport())
+
+    assert result.status == "succeeded", result.errors
+    assert_equals_truth(mabang_hub, sim.truth(today_gmt8()), TABLES)
+    shops = stored(mabang_hub, "shops")
+    for platform, shop_id in sim.shops.values():
+        assert shops[(platform, shop_id)]["shop_name"] == sim.world.shop(platform, shop_id).name
+    assert sim.throttled == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_ninety_days_2000_skus_with_faults_on_ten_percent_equal_the_truth(mabang_hub):
+    faults = _faults()
+    sim = MabangSimulator(big_world(), faults=faults)
+    truth = _check_shape(sim)
+    name = connect_mabang(mabang_hub, sim)
+
+    result = sync(mabang_hub, name, sim.transport())
+
+    assert result.status == "succeeded", result.errors
+    assert_equals_truth(mabang_hub, truth, TABLES)
+    injected = sum(faults.injected.values())
+    # Few requests (about 50), so the share drawn varies around the planned 10 %.
+    assert injected >= 3, faults.injected
+    assert result.stats["retries"] >= injected
+
+
+class Killed(BaseException):
+    """Stands for the process dying: not an Exception, nothing in the hub may swallow it."""
+
+
+class KillingTransport(httpx.AsyncBaseTransport):
+    """Passes requests to ``inner``; the ``kill_at``-th one dies instead of being answered."""
+
+    def __init__(self, inner, kill_at):
+        self.inner = inner
+        self.kill_at = kill_at
+        self.seen = 0
+
+    async def handle_async_request(self, request):
+        self.seen += 1
+        if self.seen == self.kill_at:
+            raise Killed(f"killed at request {self.seen}")
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_killed_twice_and_resumed_equals_the_truth(mabang_hub):
+    faults = _faults(seed=9)
+    sim = MabangSimulator(big_world(), faults=faults)
+    truth = sim.truth(today_gmt8())
+    name = connect_mabang(mabang_hub, sim)
+
+    # Die while reading stock (whole listing in pages) and again inside an orders listing.
+    for kill_at in (6, 25):
+        with pytest.raises(Killed):
+            sync(mabang_hub, name, KillingTransport(sim.transport(), kill_at))
+    info = get_connection(mabang_hub.ready_store, name)
+    with mabang_hub.ready_store.begin() as conn:
+        saved = conn.execute(stream_states.select().where(stream_states.c.connection_id == info.id)).all()
+    assert saved, "the killed runs committed pages and their checkpoints"
+
+    start = time.monotonic()
+    result = sync(mabang_hub, name, sim.transport())
+
+    assert result.status == "succeeded", result.errors
+    assert_equals_truth(mabang_hub, truth, TABLES)
+    assert time.monotonic() - start < 120
