@@ -109,7 +109,9 @@ class HubScheduler:
             jobstores={"default": SQLAlchemyJobStore(engine=store.engine), "local": MemoryJobStore()},
             executors={"default": PipelineExecutor(runner, max_workers), "local": ThreadPoolExecutor(1)},
             # A run missed while the hub was down runs once when it is back, however late.
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            # Overlapping fires are let through to the runner, which records them as skipped
+            # (APScheduler's own max_instances would drop them without a trace).
+            job_defaults={"coalesce": True, "max_instances": 1000, "misfire_grace_time": None},
             timezone=dt.UTC,
         )
         self.reconcile_seconds = reconcile_seconds
