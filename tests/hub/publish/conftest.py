@@ -129,3 +129,9 @@ def seed_kpis(store, count: int) -> int:
 def seed():
     """``seed(store, count)``: write KPI rows and the metric dimension; returns the tenant id."""
     return seed_kpis
+
+
+@pytest.fixture
+def make_kpi_rows():
+    """``make_kpi_rows(tenant_id, count)``: kpi_fact rows like ``seed`` writes."""
+    return kpi_rows
