@@ -1,9 +1,20 @@
-"""Tableau sink: Hyper extract files (and publishing them).
+"""Tableau sink: each published table into a typed ``.hyper`` extract, written atomically.
 
-Work in progress: registers nothing until the sink lands.
+Publishing the extracts to Tableau Server / Cloud is not part of this plugin yet.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+
+from sdk import Sink, hookimpl
+
+from .sink import HyperSink, TableauOptions
+
+__all__ = ["HyperSink", "TableauOptions"]
 __version__ = "0.1.0"
+
+
+@hookimpl
+def register_sinks(register: Callable[[type[Sink]], None]) -> None:
+    register(HyperSink)
