@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sys
 from decimal import Decimal
 
@@ -12,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from hub.connections import add_connection, get_connection, open_source
+from hub.context import HubContext
 from hub.plugins import load_plugins
+from hub.settings import Settings
 from hub.store.tables import standard_tables
 from hub.sync import sync_connection
 from plugins import shopee
@@ -74,14 +77,33 @@ def credentials_for(sim, shop_ids=None):
     return {"partner_key": creds["partner_key"], "refresh_tokens": tokens}
 
 
-@pytest.fixture
-def shopee_hub(hub, monkeypatch):
+def _with_shopee(hub, monkeypatch):
     monkeypatch.setattr(shopee_client, "BUDGETS", RateBudgets())
-    monkeypatch.setattr(
-        shopee_client, "RETRY", RetryPolicy(attempts=8, initial=0.01, maximum=0.05, jitter=0.01)
-    )
+    fast = RetryPolicy(attempts=8, initial=0.01, maximum=0.05, jitter=0.01)
+    monkeypatch.setattr(shopee_client, "RETRY", fast)
     hub.__dict__["registry"] = load_plugins(entry_points=[], extra=[("shopee", shopee)])
     return hub
+
+
+@pytest.fixture
+def shopee_hub(hub, monkeypatch):
+    """A hub on every configured database, with the Shopee plugin."""
+    return _with_shopee(hub, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_hub(monkeypatch, tmp_path, key_file):
+    """A hub on SQLite only, with the Shopee plugin: for cases whose subject is not the store."""
+    for name in list(os.environ):
+        if name.startswith("KPIHUB_") and not name.startswith("KPIHUB_TEST_") and name != "KPIHUB_SPECS_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KPIHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'kpihub.db'}")
+    monkeypatch.setenv("KPIHUB_MASTER_KEY_FILE", str(key_file))
+    monkeypatch.chdir(tmp_path)
+    ctx = HubContext(Settings())
+    ctx.store.migrate()
+    yield _with_shopee(ctx, monkeypatch)
+    ctx.close()
 
 
 def connect(hub, sim, world, *, per_connection=None):

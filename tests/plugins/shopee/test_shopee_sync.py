@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from plugins.shopee.simulator import ShopeeSimulator
 from sdk.simulator import FaultKind, FaultPlan
 
@@ -20,18 +18,16 @@ def test_clean_sync_equals_the_truth(shopee_hub, kit):
     assert sim.throttled == 0
 
 
-def test_twenty_shops_ninety_days_with_faults_on_ten_percent_equal_the_truth(shopee_hub, kit, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the large case runs on SQLite; the clean case covers every database")
+def test_twenty_shops_ninety_days_with_faults_on_ten_percent_equal_the_truth(sqlite_hub, kit):
     world = kit.make_world(shops=20, days=90, seed=90, orders_per_day=1, refund_rate=0.08)
     faults = FaultPlan(9, kit.fault_rates(0.10), retry_after=0.01)
     sim = ShopeeSimulator(world, rate_limit=kit.FAST, faults=faults)
-    names = kit.connect(shopee_hub, sim, world, per_connection=10)  # two connections, one app
+    names = kit.connect(sqlite_hub, sim, world, per_connection=10)  # two connections, one app
 
-    results = kit.sync_all(shopee_hub, sim, names)
+    results = kit.sync_all(sqlite_hub, sim, names)
 
     assert [r.status for r in results] == ["succeeded"] * 2, [r.errors for r in results]
-    kit.assert_equals_truth(shopee_hub, sim)
+    kit.assert_equals_truth(sqlite_hub, sim)
     truth = sim.truth()
     assert len(truth["orders"]) > 1000 and len(truth["refunds"]) > 50
     requests = sum(stats.requests for stats in sim.stats.values())
@@ -42,18 +38,16 @@ def test_twenty_shops_ninety_days_with_faults_on_ten_percent_equal_the_truth(sho
     assert revoked > 0 and sum(r.stats.get("token_refreshes", 0) for r in results) >= revoked
 
 
-def test_errors_answered_with_http_200_are_errors_too(shopee_hub, kit, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("dialect of the platform, not of the store")
+def test_errors_answered_with_http_200_are_errors_too(sqlite_hub, kit):
     world = kit.make_world(shops=2, days=6, seed=4)
     faults = FaultPlan(3, kit.fault_rates(0.20), retry_after=0.01)
     sim = ShopeeSimulator(world, rate_limit=kit.FAST, faults=faults, errors_in_200=True)
-    names = kit.connect(shopee_hub, sim, world)
+    names = kit.connect(sqlite_hub, sim, world)
 
-    [result] = kit.sync_all(shopee_hub, sim, names)
+    [result] = kit.sync_all(sqlite_hub, sim, names)
 
     assert result.status == "succeeded", result.errors
-    kit.assert_equals_truth(shopee_hub, sim)
+    kit.assert_equals_truth(sqlite_hub, sim)
     assert sum(sim.stats[name].statuses[200] for name in sim.stats) == sum(
         stats.requests for stats in sim.stats.values()
     ), "every answer, errors included, came with HTTP 200"
