@@ -38,7 +38,7 @@ from . import hookspecs
 
 __all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Registry", "load_plugins"]
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("hub.default_plugins.files",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("hub.default_plugins.files", "hub.default_plugins.metrics")
 """Modules of the features the hub ships as plugins, built on the public hooks."""
 
 KINDS = ("sources", "sinks", "metric_providers")

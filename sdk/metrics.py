@@ -13,10 +13,28 @@ __all__ = ["MetricDefinition", "MetricProvider"]
 class MetricDefinition(BaseModel):
     """One KPI, described as data so the engine can compile it to SQL.
 
-    ``kind`` says how it is computed: ``simple`` aggregates ``column`` of ``table`` with
-    ``aggregate`` and ``filters``; ``ratio`` divides the aggregate of ``numerator`` by that of
-    ``denominator`` (both metric ids), aggregated first at the grain asked for; ``derived``
-    evaluates ``expression`` over other metric ids.
+    ``kind`` says how it is computed:
+
+    - ``simple`` aggregates ``column`` of ``table`` with ``aggregate`` over the rows that pass
+      ``filters`` (column equals a value or is in a list) and ``where``; the row is dated by
+      ``date``. ``column``, ``where`` and ``date`` are small expressions (Python syntax:
+      arithmetic, comparisons, ``and``/``or``/``not``, ``x if cond else y``, ``is None``) over the
+      table's columns, the columns of the row's order as ``order.<column>`` (tables with an
+      ``order_id``), the SKU's current unit cost as ``cost.unit_cost`` / ``cost.currency`` and
+      the tenant's counting basis as ``basis.<option>``. ``amount`` converts ``column`` from the
+      ``currency`` expression into the tenant's base currency. ``level="sku"`` keeps the value
+      per SKU too (the table needs a ``sku`` column), so it can be cut by SKU and category.
+    - ``ratio`` divides ``numerator`` by ``denominator``, each an expression over metric ids,
+      both aggregated first at the grain asked for; a zero denominator gives no value.
+    - ``derived`` evaluates ``expression`` over metric ids, ``basis.<option>``, ``period_days``
+      and ``previous(metric)`` / ``year_ago(metric)`` (the same scope's value one period or one
+      year earlier).
+    - ``sku_count`` counts the SKUs of the scope for which the condition ``expression`` (over
+      sku-level metric ids) holds in the period.
+
+    ``sku_variant`` names the metric that stands for this one at SKU and category scopes
+    (e.g. GMV from order lines); ``published=False`` marks a building block that is computed
+    but not written to ``kpi_fact``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,7 +43,7 @@ class MetricDefinition(BaseModel):
     name_en: str
     name_zh: str
     family: Literal["sales", "ads", "inventory", "logistics", "after_sales", "service", "process"]
-    kind: Literal["simple", "ratio", "derived"]
+    kind: Literal["simple", "ratio", "derived", "sku_count"]
     unit: str
     direction: Literal["higher_is_better", "lower_is_better", "neutral"]
     formula: str
@@ -33,9 +51,16 @@ class MetricDefinition(BaseModel):
     column: str | None = None
     aggregate: Literal["sum", "count", "count_distinct", "avg", "median", "max", "min"] | None = None
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
+    where: str | None = None
+    date: str | None = None
+    amount: bool = False
+    currency: str = "currency"
+    level: Literal["shop", "sku"] = "shop"
     numerator: str | None = None
     denominator: str | None = None
     expression: str | None = None
+    sku_variant: str | None = None
+    published: bool = True
 
 
 class MetricProvider(ABC):

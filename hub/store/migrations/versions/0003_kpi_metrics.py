@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('name_en', sa.String(length=128), nullable=False),
     sa.Column('name_zh', sa.String(length=128), nullable=False),
     sa.Column('family', sa.String(length=16), nullable=False),
-    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('formula', sa.Text(), nullable=False),
     sa.Column('direction', sa.String(length=24), nullable=False),
     sa.Column('unit', sa.String(length=16), nullable=False),

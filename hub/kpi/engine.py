@@ -1,0 +1,325 @@
+"""``compute``: bring a tenant's kpi_fact up to date, fully or only where data changed.
+
+Incremental by default. Every standard row carries ``ingested_at``; rows ingested after the
+tenant's watermark name the (shop, local day) partitions a sync touched. Those partitions'
+daily measures are recomputed from the standard tables, the weeks, months, quarters and years
+above them are re-summed, and the facts of those periods are rewritten for every scope. A
+deleted order line is covered too, because the sync re-ingests its parent order.
+
+A full recompute happens on request, on the first run, when the counting basis has a new
+version, and when a dimension or lookup table changed (shops, SKUs, staff, teams, assignments,
+SKU costs, FX rates), since those can move any day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from sdk import ConfigError, MetricDefinition
+
+from ..store import Store
+from ..store.kpi_tables import kpi_compute_state, kpi_fact, kpi_measures
+from ..store.tables import standard_tables, tenants
+from .atoms import ROLLUP_FROM, MeasureContext, Restriction, build_days, roll_up, touched_partitions
+from .basis import current_basis
+from .catalogue import Catalogue
+from .dims import refresh_dimensions
+from .facts import FactContext, delete_facts, insert_facts, insert_period_derived
+from .periods import GRAINS, SCOPES, bucket, ensure_dim_date, successors
+
+__all__ = ["ComputeReport", "compute", "resolve_tenant"]
+
+_LOOKUPS = ("shops", "skus", "staff", "teams", "assignments", "sku_costs", "fx_rates")
+# Rows committed by a sync while a compute runs may carry an ingested_at a little before the
+# compute's start; the watermark stays this far behind so they are picked up next time.
+_WATERMARK_LAG = dt.timedelta(minutes=2)
+
+
+@dataclass
+class ComputeReport:
+    """What one compute did."""
+
+    tenant: str
+    basis_version: int
+    full: bool
+    reason: str
+    partitions: int = 0
+    shops: int = 0
+    days: int = 0
+    facts_written: int = 0
+    seconds: float = 0.0
+    grains: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_tenant(conn: Connection, name: str) -> tuple[int, str]:
+    """(id, base currency) of tenant ``name``; a ``ConfigError`` lists the tenants there are."""
+    row = conn.execute(sa.select(tenants.c.id, tenants.c.base_currency).where(tenants.c.name == name)).first()
+    if row is None:
+        known = (
+            ", ".join(conn.execute(sa.select(tenants.c.name).order_by(tenants.c.name)).scalars())
+            or "none yet"
+        )
+        raise ConfigError(
+            f"no tenant named {name!r} (tenants: {known}); tenants appear when a connection is added"
+        )
+    return int(row.id), str(row.base_currency)
+
+
+def compute(
+    store: Store,
+    tenant: str = "default",
+    *,
+    full: bool = False,
+    catalogue: Catalogue | None = None,
+    metrics: Sequence[str] | None = None,
+    grains: Sequence[str] = GRAINS,
+    scopes: Sequence[str] = SCOPES,
+) -> ComputeReport:
+    """Recompute ``tenant``'s KPIs: incrementally from what changed, or everything with ``full``.
+
+    ``metrics``, ``grains`` and ``scopes`` narrow a *full* recompute to a slice (for previews
+    and benchmarks); a narrowed compute leaves the watermark alone, so the next regular compute
+    still sees every change.
+    """
+    cat = catalogue or Catalogue.default()
+    partial = metrics is not None or tuple(grains) != GRAINS or tuple(scopes) != SCOPES
+    for grain in grains:
+        if grain not in GRAINS:
+            raise ConfigError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise ConfigError(f"unknown scope type {scope!r}; use one of {', '.join(SCOPES)}")
+    wanted = list(metrics) if metrics is not None else cat.published()
+    for metric_id in wanted:
+        if not cat.get(metric_id).published:
+            raise ConfigError(f"metric {metric_id!r} is a building block, not a published KPI")
+    started = time.perf_counter()
+    now = dt.datetime.now(dt.UTC)
+    with store.begin() as conn:
+        # Each statement is built once per compute; caching their large compiled forms only
+        # costs the time of computing cache keys.
+        conn = conn.execution_options(compiled_cache=None)
+        tenant_id, base_currency = resolve_tenant(conn, tenant)
+        basis = current_basis(conn, tenant_id)
+        zones = refresh_dimensions(conn, tenant_id, cat, basis.settings, now.date())
+        state = conn.execute(
+            sa.select(kpi_compute_state).where(kpi_compute_state.c.tenant_id == tenant_id)
+        ).first()
+        reason = _full_reason(conn, tenant_id, full or partial, state, basis.version)
+        ctx = MeasureContext(tenant_id, base_currency, basis.settings, frozenset(zones | {"UTC"}))
+        fc = FactContext(tenant_id, tenant, base_currency, basis.settings, basis.version, now, cat)
+        measures = _measures_for(cat, wanted)
+        report = ComputeReport(tenant, basis.version, reason is not None, reason or "", grains=list(grains))
+        if reason is not None:
+            _run_full(conn, fc, ctx, measures, wanted, grains, scopes, report)
+        else:
+            assert state is not None
+            _run_incremental(conn, fc, ctx, measures, wanted, state.watermark, report)
+        if not partial:
+            _save_state(conn, tenant_id, now - _WATERMARK_LAG, basis.version, now)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _measures_for(cat: Catalogue, wanted: Sequence[str]) -> dict[str, MetricDefinition]:
+    needed: set[str] = set()
+    for metric_id in wanted:
+        for scope in ("tenant", "sku"):
+            for base in cat.base_of(cat.variant(metric_id, scope)):
+                needed |= {base} if cat.metrics[base].kind == "simple" else cat.refs(base)
+    return {m: cat.metrics[m] for m in sorted(needed)}
+
+
+def _full_reason(conn: Connection, tenant_id: int, asked: bool, state: Any, version: int) -> str | None:
+    if asked:
+        return "full recompute requested"
+    if state is None:
+        return "first compute for this tenant"
+    if state.basis_version != version:
+        return f"counting basis changed (version {state.basis_version} -> {version})"
+    changed = [
+        name
+        for name in _LOOKUPS
+        if conn.execute(
+            sa.select(sa.literal(1))
+            .where(
+                standard_tables[name].c.tenant_id == tenant_id,
+                standard_tables[name].c.ingested_at > state.watermark,
+            )
+            .limit(1)
+        ).first()
+    ]
+    if changed:
+        return f"dimension or lookup tables changed: {', '.join(changed)}"
+    return None
+
+
+def _data_range(
+    conn: Connection, tenant_id: int, measures: dict[str, MetricDefinition]
+) -> tuple[dt.date, dt.date] | None:
+    """First and last date the measures' source rows carry (UTC dates, padded a day)."""
+    firsts: list[dt.date] = []
+    lasts: list[dt.date] = []
+    seen: set[tuple[str, str]] = set()
+    for d in measures.values():
+        assert d.table and d.date
+        for column in _date_columns(d):
+            table_name, column_name = column
+            if column in seen:
+                continue
+            seen.add(column)
+            table = standard_tables[table_name]
+            low, high = conn.execute(
+                sa.select(sa.func.min(table.c[column_name]), sa.func.max(table.c[column_name])).where(
+                    table.c.tenant_id == tenant_id
+                )
+            ).one()
+            for value, into in ((low, firsts), (high, lasts)):
+                if value is not None:
+                    if isinstance(value, str):
+                        value = dt.date.fromisoformat(value[:10])
+                    into.append(value.date() if isinstance(value, dt.datetime) else value)
+    if not firsts:
+        return None
+    return min(firsts) - dt.timedelta(days=1), max(lasts) + dt.timedelta(days=1)
+
+
+def _date_columns(d: MetricDefinition) -> list[tuple[str, str]]:
+    """(table, column) pairs a metric's date expression may read."""
+    import ast
+
+    from .expr import parse
+
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(parse(d.date or "")):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "order":
+            found.append(("orders", node.attr))
+        elif isinstance(node, ast.Name) and node.id in standard_tables[d.table or ""].c:
+            found.append((d.table or "", node.id))
+    return found
+
+
+def _run_full(
+    conn: Connection,
+    fc: FactContext,
+    ctx: MeasureContext,
+    measures: dict[str, MetricDefinition],
+    wanted: list[str],
+    grains: Sequence[str],
+    scopes: Sequence[str],
+    report: ComputeReport,
+) -> None:
+    span = _data_range(conn, fc.tenant_id, measures)
+    conn.execute(kpi_measures.delete().where(kpi_measures.c.tenant_id == fc.tenant_id))
+    delete_facts(conn, fc.tenant_id, [*wanted, *_period_derived(fc.catalogue, wanted)], None, None)
+    if span is None:
+        return
+    ensure_dim_date(conn, *span)
+    build_days(conn, measures, ctx, Restriction())
+    additive = [m for m in measures if fc.catalogue.is_measure(m)]
+    needed = _grains_needed(grains)
+    for grain in ("week", "month", "quarter", "year"):
+        if grain in needed:
+            roll_up(conn, fc.tenant_id, grain, additive, None, None)
+    for grain in grains:
+        report.facts_written += _write_facts(conn, fc, wanted, grain, scopes, None, None)
+    report.partitions = -1
+
+
+def _grains_needed(grains: Sequence[str]) -> set[str]:
+    needed: set[str] = set()
+    for grain in grains:
+        while grain != "day":
+            needed.add(grain)
+            grain = ROLLUP_FROM[grain]
+    return needed
+
+
+def _period_derived(cat: Catalogue, wanted: Sequence[str]) -> list[str]:
+    return [m for m in wanted if cat.is_period_derived(m)]
+
+
+def _write_facts(
+    conn: Connection,
+    fc: FactContext,
+    wanted: Sequence[str],
+    grain: str,
+    scopes: Sequence[str],
+    periods: list[dt.date] | None,
+    growth_periods: list[dt.date] | None,
+) -> int:
+    cat = fc.catalogue
+    growth = _period_derived(cat, wanted)
+    plain = [m for m in wanted if m not in growth]
+    # previous()/year_ago() read their base metric from kpi_fact, so it must be written too.
+    for metric_id in growth:
+        base = next(iter(cat.refs(metric_id)))
+        if base not in plain:
+            plain.append(base)
+    if periods is not None:
+        delete_facts(conn, fc.tenant_id, plain, grain, periods)
+    written = 0
+    for scope in scopes:
+        written += insert_facts(conn, fc, scope, grain, plain, periods)
+    for metric_id in growth:
+        if growth_periods is not None:
+            delete_facts(conn, fc.tenant_id, [metric_id], grain, growth_periods)
+        written += insert_period_derived(conn, fc, metric_id, grain, growth_periods)
+    return written
+
+
+def _run_incremental(
+    conn: Connection,
+    fc: FactContext,
+    ctx: MeasureContext,
+    measures: dict[str, MetricDefinition],
+    wanted: list[str],
+    watermark: dt.datetime,
+    report: ComputeReport,
+) -> None:
+    touched = touched_partitions(conn, measures, ctx, watermark)
+    report.reason = "changes since the last compute" if touched else "nothing changed since the last compute"
+    if not touched:
+        return
+    shops = frozenset(s for s, _ in touched)
+    days = frozenset(d for _, d in touched)
+    report.partitions, report.shops, report.days = len(touched), len(shops), len(days)
+    ensure_dim_date(conn, min(days), max(days))
+    build_days(conn, measures, ctx, Restriction(shops, days))
+    additive = [m for m in measures if fc.catalogue.is_measure(m)]
+    for grain in ("week", "month", "quarter", "year"):
+        periods = sorted({bucket(grain, d) for d in days})
+        roll_up(conn, fc.tenant_id, grain, additive, periods, shops)
+    for grain in GRAINS:
+        periods = sorted({bucket(grain, d) for d in days})
+        growth_periods = sorted(set(periods) | successors(grain, periods))
+        report.facts_written += _write_facts(conn, fc, wanted, grain, SCOPES, periods, growth_periods)
+
+
+def _save_state(
+    conn: Connection, tenant_id: int, watermark: dt.datetime, version: int, now: dt.datetime
+) -> None:
+    s = kpi_compute_state
+    updated = conn.execute(
+        s.update()
+        .where(s.c.tenant_id == tenant_id)
+        .values(watermark=watermark, basis_version=version, updated_at=now)
+    ).rowcount
+    if not updated:
+        conn.execute(
+            s.insert().values(tenant_id=tenant_id, watermark=watermark, basis_version=version, updated_at=now)
+        )
+
+
+def fact_count(conn: Connection, tenant_id: int) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).where(kpi_fact.c.tenant_id == tenant_id)).scalar_one())
