@@ -94,7 +94,8 @@ class _Windowed(ShopStream):
             )
             if self.lookback and "after" in state:
                 after -= dt.timedelta(days=getattr(options, self.lookback))
-            before = dt.datetime.now(GMT8) - _LAG
+            # Mabang reads windows to the second: whole seconds, so no window is empty on the wire.
+            before = (dt.datetime.now(GMT8) - _LAG).replace(microsecond=0)
             window_from = after
         span = dt.timedelta(days=options.window_days)
         cursor_state = {"cursor": state.get("cursor")}
