@@ -26,8 +26,15 @@ def simulate(
 ) -> None:
     """Serve a simulator on 127.0.0.1; the first output line is JSON with its URLs and credentials."""
     registry = hub_context().registry
-    # A sink (a BI tool) may ship a simulator too; sources are looked up first.
-    plugin = registry.sinks[platform] if platform in registry.sinks else registry.source(platform)
+    # A sink (a BI tool) may ship a simulator too; sources are looked up first, by plugin name
+    # or by the platform they read (`mabang` for the `erp_mabang` plugin).
+    by_platform = {source.platform: source for source in registry.sources.values()}
+    if platform in registry.sinks:
+        plugin = registry.sinks[platform]
+    elif platform not in registry.sources and platform in by_platform:
+        plugin = by_platform[platform]
+    else:
+        plugin = registry.source(platform)
     simulator = plugin.simulator(seed)
     if simulator is None:
         raise ConfigError(f"plugin {platform!r} ships no simulator")
