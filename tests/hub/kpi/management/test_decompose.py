@@ -18,6 +18,9 @@ from sdk import ConfigError
 TOTAL = Decimal("12345678.91")
 Q2 = dt.date(2026, 4, 1)
 
+# The point of these tests does not depend on the database: one is enough.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 @settings(max_examples=200, deadline=None)
 @given(
@@ -121,6 +124,7 @@ def test_a_quarter_company_target_splits_to_teams_people_shops_and_categories_an
             assert abs(ratio - expected) < Fraction(1, 1000)
 
 
+@SQLITE_ONLY
 def test_explicit_weights_keep_hand_set_parts_and_phase_weights(store, org):
     set_target(
         store,
@@ -169,6 +173,7 @@ def test_explicit_weights_keep_hand_set_parts_and_phase_weights(store, org):
     assert rollup_check(store, metric_id="gmv", grain="month", period="2026-04") == []
 
 
+@SQLITE_ONLY
 def test_roll_up_check_names_what_does_not_add_up(store, org):
     for team, value in (("T1", "100"), ("T2", "200")):
         set_target(
@@ -196,6 +201,7 @@ def test_roll_up_check_names_what_does_not_add_up(store, org):
     assert "difference -700" in gap.describe()
 
 
+@SQLITE_ONLY
 def test_bad_decompositions_change_nothing(store, org):
     set_target(
         store,
@@ -233,6 +239,7 @@ def test_bad_decompositions_change_nothing(store, org):
     assert after == before
 
 
+@SQLITE_ONLY
 def test_redecomposing_replaces_the_earlier_split(store, org):
     set_target(
         store,

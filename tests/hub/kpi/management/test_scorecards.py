@@ -34,6 +34,9 @@ OPERATIONS = {
     ],
 }
 
+# The point of these tests does not depend on the database: one is enough.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 def independent_card(template, actual, target, adjustments=()):
     """The scorecard of one person, computed from first principles for the test."""
@@ -217,6 +220,7 @@ def test_scores_equal_an_independent_computation(store, office):
     assert p5["acos"]["attainment"] is None and p5["acos"]["score"] is None  # not configured, not 0
 
 
+@SQLITE_ONLY
 def test_adjustments_reweight_or_exempt_are_visible_and_audited(store, office, table_rows):
     _people, actual, target = office
     save_template(store, OPERATIONS)

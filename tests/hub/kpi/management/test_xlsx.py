@@ -14,7 +14,11 @@ from hub.kpi.xlsx import export_xlsx, import_xlsx
 from hub.store import open_store
 from sdk import ConfigError
 
+# Targets reach the database through the same code as in test_decompose, which runs on every one.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
+
+@SQLITE_ONLY
 def test_round_trip_keeps_every_target(store, org, tmp_path):
     set_target(
         store,

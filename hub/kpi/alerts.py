@@ -1,0 +1,492 @@
+"""Alert rules, their evaluation after each compute, and the alerts they raise.
+
+A rule is a metric, a scope, a comparator, a threshold and a window → severity → channels (and
+optionally a work order). ``window`` is how many consecutive latest periods of the rule's
+grain must breach (``acos > 0.35`` for 3 days running). Two more kinds watch the data
+itself: ``stale_data`` (a connection whose newest data, from its sync runs' freshness, is
+older than ``threshold`` hours) and ``sync_failed`` (at least ``threshold`` failed runs in a
+row).
+
+One breach raises one alert: while a scope stays in breach its alert stays open and nothing
+more is sent; when it recovers the alert is resolved. A new breach raises a new alert only
+after the rule's cool-down since the last one, so a flapping value does not flood anyone.
+Alerts are committed before they are delivered, and delivery (through apprise) records
+``sent`` or ``failed`` on the alert; a channel that is down never loses the alert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Connection, select, update
+
+from sdk import ConfigError, NotFound
+
+from ..connections import audit
+from ..errors import describe_validation
+from ..store import Store, inserted_id
+from ..store.kpi_tables import kpi_fact
+from ..store.management_tables import CONTRACT_VERSION, alert_rules, kpi_adjustments, kpi_alert, work_orders
+from ..store.tables import connections, sync_runs
+from ..vault import Vault
+from .alert_channels import check_channels, deliver, mask, open_channels, seal_channels
+from .target_periods import period_end
+from .targets import SCOPE_TYPES, tenant_id
+
+__all__ = [
+    "COMPARATORS",
+    "AlertRule",
+    "RaisedAlert",
+    "add_rule",
+    "evaluate_alerts",
+    "list_alerts",
+    "list_rules",
+    "set_alert_status",
+    "set_work_order_status",
+]
+
+COMPARATORS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+OPEN = ("open", "acknowledged")
+
+
+class AlertRule(BaseModel):
+    """An alert rule as an admin writes it (channels are apprise URLs, stored encrypted)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    kind: Literal["metric", "stale_data", "sync_failed"] = "metric"
+    metric_id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    scope_type: str | None = None
+    scope_id: str | None = Field(None, min_length=1, max_length=255)
+    grain: Literal["day", "week", "month", "quarter", "year"] = "day"
+    comparator: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
+    threshold: float
+    window: int = Field(1, ge=1, le=90, description="consecutive latest periods that must breach")
+    severity: Literal["info", "warning", "critical"] = "warning"
+    cooldown_minutes: int = Field(24 * 60, ge=0, le=60 * 24 * 90)
+    channels: list[str] = Field(default_factory=list, repr=False)
+    work_order: bool = False
+    assignee: str | None = Field(None, max_length=128)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertRule:
+        if self.kind == "metric":
+            if self.metric_id is None or self.scope_type is None:
+                raise ValueError("a metric rule names metric_id and scope_type")
+            if self.scope_type not in SCOPE_TYPES:
+                raise ValueError(f"scope_type {self.scope_type!r} is not one of {', '.join(SCOPE_TYPES)}")
+        else:
+            if self.metric_id is not None or self.scope_type not in (None, "connection"):
+                raise ValueError(
+                    f"a {self.kind} rule watches connections: give scope_id (a connection) or none"
+                )
+            if self.threshold <= 0:
+                unit = "hours" if self.kind == "stale_data" else "failed runs in a row"
+                raise ValueError(f"threshold must be more than 0 ({unit})")
+        return self
+
+
+def parse_rule(values: Any) -> AlertRule:
+    if not isinstance(values, dict):
+        raise ConfigError("an alert rule must be a mapping with name, metric_id, scope_type, threshold …")
+    try:
+        return AlertRule.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{path}: {why}" for path, why in describe_validation(exc))
+        raise ConfigError(f"invalid alert rule: {problems}") from None
+
+
+def add_rule(store: Store, vault: Vault, values: Any, *, tenant: str = "default", actor: str = "cli") -> int:
+    """Validate and store an alert rule, its channel URLs encrypted; returns its id."""
+    rule = values if isinstance(values, AlertRule) else parse_rule(values)
+    check_channels(rule.channels)
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant, create=True)
+        exists = conn.execute(
+            select(alert_rules.c.id).where(alert_rules.c.tenant_id == tid, alert_rules.c.name == rule.name)
+        ).first()
+        if exists:
+            raise ConfigError(f"an alert rule named {rule.name!r} already exists in tenant {tenant!r}")
+        rule_id = inserted_id(
+            conn.execute(
+                alert_rules.insert().values(
+                    tenant_id=tid,
+                    **rule.model_dump(exclude={"channels", "window"}),
+                    window_periods=rule.window,
+                    channels=seal_channels(vault, rule.channels),
+                    enabled=True,
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+        )
+        audit(
+            conn,
+            actor=actor,
+            action="alert_rule.create",
+            target=rule.name,
+            detail={"kind": rule.kind, "channels": [mask(u) for u in rule.channels]},
+            tenant_id=tid,
+        )
+    return rule_id
+
+
+def _rule_of(row: Any, urls: list[str]) -> AlertRule:
+    return AlertRule(
+        name=row.name,
+        kind=row.kind,
+        metric_id=row.metric_id,
+        scope_type=row.scope_type,
+        scope_id=row.scope_id,
+        grain=row.grain or "day",
+        comparator=row.comparator or ">",
+        threshold=row.threshold,
+        window=row.window_periods,
+        severity=row.severity,
+        cooldown_minutes=row.cooldown_minutes,
+        channels=urls,
+        work_order=row.work_order,
+        assignee=row.assignee,
+    )
+
+
+def list_rules(store: Store, vault: Vault, *, tenant: str = "default") -> list[dict[str, Any]]:
+    """Every rule as shown to people: channels masked."""
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        rows = conn.execute(
+            select(alert_rules).where(alert_rules.c.tenant_id == tid).order_by(alert_rules.c.id)
+        )
+        shown = []
+        for row in rows:
+            rule = _rule_of(row, open_channels(vault, row.channels, rule=row.name))
+            public = rule.model_dump(exclude={"channels"})
+            shown.append(
+                {"id": row.id, **public, "channels": [mask(u) for u in rule.channels], "enabled": row.enabled}
+            )
+    return shown
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a rule saw for one scope: its value, whether it breaches, and for which period."""
+
+    scope_type: str
+    scope_id: str
+    value: float | None
+    breach: bool
+    period_start: dt.date | None = None
+
+
+def _metric_readings(conn: Connection, tid: int, rule: AlertRule) -> list[Reading]:
+    where = [
+        kpi_fact.c.tenant_id == tid,
+        kpi_fact.c.metric_id == rule.metric_id,
+        kpi_fact.c.grain == rule.grain,
+        kpi_fact.c.scope_type == rule.scope_type,
+    ]
+    if rule.scope_id is not None:
+        where.append(kpi_fact.c.scope_id == rule.scope_id)
+    periods = list(
+        conn.execute(
+            select(kpi_fact.c.period_start)
+            .where(*where)
+            .distinct()
+            .order_by(kpi_fact.c.period_start.desc())
+            .limit(rule.window)
+        ).scalars()
+    )
+    if len(periods) < rule.window:
+        return []
+    values: dict[str, dict[dt.date, float | None]] = defaultdict(dict)
+    rows = conn.execute(
+        select(kpi_fact.c.scope_id, kpi_fact.c.period_start, kpi_fact.c.value).where(
+            *where, kpi_fact.c.period_start.in_(periods)
+        )
+    )
+    for scope_id, start, value in rows:
+        values[scope_id][start] = value
+    compare = COMPARATORS[rule.comparator]
+    latest = periods[0]
+    readings = []
+    for scope_id, seen in sorted(values.items()):
+        series = [seen.get(p) for p in periods]
+        breach = all(v is not None and compare(v, rule.threshold) for v in series)
+        readings.append(Reading(str(rule.scope_type), scope_id, seen.get(latest), breach, latest))
+    return readings
+
+
+def _connection_readings(conn: Connection, tid: int, rule: AlertRule, now: dt.datetime) -> list[Reading]:
+    query = select(connections.c.id, connections.c.name).where(
+        connections.c.tenant_id == tid, connections.c.status == "active"
+    )
+    if rule.scope_id is not None:
+        query = query.where(connections.c.name == rule.scope_id)
+    readings = []
+    for connection_id, name in conn.execute(query.order_by(connections.c.name)):
+        runs = conn.execute(
+            select(sync_runs.c.status, sync_runs.c.freshness)
+            .where(sync_runs.c.connection_id == connection_id, sync_runs.c.status != "running")
+            .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+        ).all()
+        if rule.kind == "sync_failed":
+            failed = 0
+            for status, _ in runs:
+                if status not in ("failed", "interrupted"):
+                    break
+                failed += 1
+            readings.append(Reading("connection", name, float(failed), failed >= rule.threshold))
+            continue
+        times = [
+            dt.datetime.fromisoformat(value)
+            for status, freshness in runs
+            if status in ("succeeded", "partial")
+            for value in (freshness or {}).values()
+        ]
+        newest = max((t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times), default=None)
+        age = None if newest is None else (now - newest).total_seconds() / 3600
+        readings.append(Reading("connection", name, age, age is None or age > rule.threshold))
+    return readings
+
+
+def _exempt(conn: Connection, tid: int, reading: Reading, rule: AlertRule) -> bool:
+    """Whether an exemption of the reading's shop covers its period (and metric)."""
+    if reading.scope_type != "shop" or reading.period_start is None:
+        return False
+    rows = conn.execute(
+        select(kpi_adjustments.c.grain, kpi_adjustments.c.period_start, kpi_adjustments.c.metric_id).where(
+            kpi_adjustments.c.tenant_id == tid,
+            kpi_adjustments.c.subject_type == "shop",
+            kpi_adjustments.c.subject_id == reading.scope_id,
+            kpi_adjustments.c.kind == "exempt",
+        )
+    )
+    return any(
+        start <= reading.period_start < period_end(grain, start) and metric in (None, rule.metric_id)
+        for grain, start, metric in rows
+    )
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """An alert raised by this evaluation, and whether its channels accepted it."""
+
+    alert_id: int
+    rule: str
+    scope_type: str
+    scope_id: str
+    value: float | None
+    severity: str
+    message: str
+    delivery: str
+    work_order_id: int | None
+
+
+def _message(rule: AlertRule, reading: Reading) -> str:
+    value = "never" if reading.value is None else f"{reading.value:.6g}"
+    if rule.kind == "stale_data":
+        return (
+            f"connection {reading.scope_id}: newest data {value} hours old (limit {rule.threshold:g} hours)"
+        )
+    if rule.kind == "sync_failed":
+        return f"connection {reading.scope_id}: {value} failed syncs in a row"
+    span = f" for {rule.window} {rule.grain}s running" if rule.window > 1 else ""
+    period = f" ({rule.grain} of {reading.period_start})" if reading.period_start else ""
+    return (
+        f"{rule.metric_id} of {reading.scope_type} {reading.scope_id} is {value}{period}, "
+        f"{rule.comparator} {rule.threshold:g}{span}"
+    )
+
+
+def evaluate_alerts(
+    store: Store, vault: Vault, *, tenant: str = "default", now: dt.datetime | None = None
+) -> list[RaisedAlert]:
+    """Evaluate every enabled rule; raise, resolve and deliver alerts. Call after each compute."""
+    now = now or dt.datetime.now(dt.UTC)
+    raised: list[tuple[RaisedAlert, list[str], str]] = []
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        for row in conn.execute(
+            select(alert_rules)
+            .where(alert_rules.c.tenant_id == tid, alert_rules.c.enabled.is_(True))
+            .order_by(alert_rules.c.id)
+        ).all():
+            rule = _rule_of(row, [])
+            readings = (
+                _metric_readings(conn, tid, rule)
+                if rule.kind == "metric"
+                else _connection_readings(conn, tid, rule, now)
+            )
+            for reading in readings:
+                alert = _track(conn, tid, row.id, rule, reading, now)
+                if alert is not None:
+                    raised.append((alert, open_channels(vault, row.channels, rule=row.name), rule.severity))
+    delivered = []
+    for alert, urls, severity in raised:
+        status = "none"
+        if urls:
+            title = f"[{severity}] kpihub alert {alert.rule}"
+            body = f"{alert.message}\nalert {alert.alert_id}" + (
+                f", work order {alert.work_order_id}" if alert.work_order_id else ""
+            )
+            status = "sent" if deliver(urls, title=title, body=body) else "failed"
+        with store.begin() as conn:
+            conn.execute(
+                update(kpi_alert).where(kpi_alert.c.alert_id == alert.alert_id).values(delivery=status)
+            )
+        delivered.append(RaisedAlert(**{**alert.__dict__, "delivery": status}))
+    return delivered
+
+
+def _track(
+    conn: Connection, tid: int, rule_id: int, rule: AlertRule, reading: Reading, now: dt.datetime
+) -> RaisedAlert | None:
+    """Raise, keep or resolve the alert of one rule and scope; the new alert if one was raised."""
+    last = conn.execute(
+        select(kpi_alert.c.alert_id, kpi_alert.c.status, kpi_alert.c.raised_at)
+        .where(
+            kpi_alert.c.rule_id == rule_id,
+            kpi_alert.c.scope_type == reading.scope_type,
+            kpi_alert.c.scope_id == reading.scope_id,
+        )
+        .order_by(kpi_alert.c.raised_at.desc(), kpi_alert.c.alert_id.desc())
+        .limit(1)
+    ).first()
+    if not reading.breach or _exempt(conn, tid, reading, rule):
+        if last is not None and last.status in OPEN:
+            conn.execute(
+                update(kpi_alert).where(kpi_alert.c.alert_id == last.alert_id).values(status="resolved")
+            )
+        return None
+    if last is not None and last.status in OPEN:
+        return None  # the same breach, already raised
+    if last is not None and now - last.raised_at < dt.timedelta(minutes=rule.cooldown_minutes):
+        return None
+    message = _message(rule, reading)
+    alert_id = inserted_id(
+        conn.execute(
+            kpi_alert.insert().values(
+                tenant_id=tid,
+                rule_id=rule_id,
+                raised_at=now,
+                metric_id=rule.metric_id,
+                scope_type=reading.scope_type,
+                scope_id=reading.scope_id,
+                grain=rule.grain if rule.kind == "metric" else None,
+                period_start=reading.period_start,
+                value=reading.value,
+                threshold=rule.threshold,
+                severity=rule.severity,
+                status="open",
+                message=message,
+                delivery="pending",
+                contract_version=CONTRACT_VERSION,
+            )
+        )
+    )
+    order_id = None
+    if rule.work_order:
+        order_id = inserted_id(
+            conn.execute(
+                work_orders.insert().values(
+                    tenant_id=tid,
+                    alert_id=alert_id,
+                    title=message,
+                    assignee=rule.assignee,
+                    status="open",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        )
+        conn.execute(update(kpi_alert).where(kpi_alert.c.alert_id == alert_id).values(work_order_id=order_id))
+    return RaisedAlert(
+        alert_id,
+        rule.name,
+        reading.scope_type,
+        reading.scope_id,
+        reading.value,
+        rule.severity,
+        message,
+        "pending",
+        order_id,
+    )
+
+
+def list_alerts(store: Store, *, tenant: str = "default", status: str | None = None) -> list[dict[str, Any]]:
+    """Alerts, newest first, with their rule's name and their work order's status."""
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        query = (
+            select(
+                kpi_alert,
+                alert_rules.c.name.label("rule"),
+                work_orders.c.status.label("work_order_status"),
+                work_orders.c.assignee,
+            )
+            .join(alert_rules, alert_rules.c.id == kpi_alert.c.rule_id)
+            .outerjoin(work_orders, work_orders.c.id == kpi_alert.c.work_order_id)
+            .where(kpi_alert.c.tenant_id == tid)
+            .order_by(kpi_alert.c.raised_at.desc(), kpi_alert.c.alert_id.desc())
+        )
+        if status is not None:
+            query = query.where(kpi_alert.c.status == status)
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def set_alert_status(
+    store: Store, alert_id: int, status: str, *, tenant: str = "default", actor: str = "cli"
+) -> None:
+    """Acknowledge or resolve an alert by hand, audited."""
+    if status not in ("open", "acknowledged", "resolved"):
+        raise ConfigError(f"an alert's status is open, acknowledged or resolved, not {status!r}")
+    _set(store, kpi_alert, kpi_alert.c.alert_id, alert_id, {"status": status}, "alert", tenant, actor)
+
+
+def set_work_order_status(
+    store: Store,
+    order_id: int,
+    status: str,
+    *,
+    assignee: str | None = None,
+    tenant: str = "default",
+    actor: str = "cli",
+) -> None:
+    """Move a work order along (open → in_progress → done), optionally re-assigning it; audited."""
+    if status not in ("open", "in_progress", "done"):
+        raise ConfigError(f"a work order's status is open, in_progress or done, not {status!r}")
+    values: dict[str, Any] = {"status": status, "updated_at": dt.datetime.now(dt.UTC)}
+    if assignee is not None:
+        values["assignee"] = assignee
+    _set(store, work_orders, work_orders.c.id, order_id, values, "work order", tenant, actor)
+
+
+def _set(
+    store: Store, table: Any, key: Any, ident: int, values: dict[str, Any], what: str, tenant: str, actor: str
+) -> None:
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        done = conn.execute(update(table).where(key == ident, table.c.tenant_id == tid).values(**values))
+        if done.rowcount != 1:
+            raise NotFound(f"no {what} {ident} in tenant {tenant!r}")
+        audit(
+            conn,
+            actor=actor,
+            action=f"{what.replace(' ', '_')}.update",
+            target=str(ident),
+            detail={k: v for k, v in values.items() if k != "updated_at"},
+            tenant_id=tid,
+        )
