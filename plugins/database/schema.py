@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy.types import TypeEngine
 
 from sdk import TableSchema
 
-__all__ = ["add_missing_columns", "sql_table", "to_database"]
+__all__ = ["add_missing_columns", "row_converter", "sql_table"]
 
 # Key columns need a bounded length (MySQL indexes at most 3,072 bytes; 4-byte characters):
 # six 128-character string columns fit, and the contract's ids are far shorter.
@@ -87,15 +87,26 @@ def add_missing_columns(conn: Connection, table: Table) -> list[str]:
     return added
 
 
-def to_database(row: Mapping[str, Any], columns: Mapping[str, str], *, aware: bool) -> dict[str, Any]:
-    """One row as the driver takes it: non-finite floats as NULL, datetimes naive UTC unless
-    the column keeps an offset (``aware``)."""
-    out: dict[str, Any] = {}
-    for name, type_name in columns.items():
-        value = row.get(name)
-        if type_name == "float" and isinstance(value, float) and not math.isfinite(value):
-            value = None
-        elif isinstance(value, datetime) and value.tzinfo is not None and not aware:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        out[name] = value
-    return out
+Row = dict[str, Any]
+
+
+def row_converter(columns: Mapping[str, str], *, aware: bool) -> Callable[[Mapping[str, Any]], Row]:
+    """A function turning a row into what the driver takes: non-finite floats as NULL, and
+    datetimes naive UTC unless the column keeps an offset (``aware``)."""
+    names = list(columns)
+    floats = [n for n, kind in columns.items() if kind == "float"]
+    stamps = [] if aware else [n for n, kind in columns.items() if kind == "datetime"]
+
+    def convert(row: Mapping[str, Any]) -> dict[str, Any]:
+        out = {name: row.get(name) for name in names}
+        for name in floats:
+            value = out[name]
+            if value is not None and not math.isfinite(value):
+                out[name] = None
+        for name in stamps:
+            value = out[name]
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                out[name] = value.astimezone(UTC).replace(tzinfo=None)
+        return out
+
+    return convert

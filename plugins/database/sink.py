@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from sdk import ConfigError, Sink, StoreError, TableBatch, TableSchema
 
-from .schema import add_missing_columns, sql_table, to_database
+from .schema import add_missing_columns, row_converter, sql_table
 from .writes import copy_merge, delete_all, upsert_rows
 
 __all__ = ["DatabaseCredentials", "DatabaseOptions", "DatabaseSink"]
@@ -93,7 +93,8 @@ class DatabaseSink(Sink):
     def _push(self, batch: TableBatch, full: bool) -> int:
         table = self._table(batch.table)
         aware = self.engine.dialect.name == "postgresql"
-        rows = (to_database(row, batch.columns, aware=aware) for row in batch.rows)
+        convert = row_converter(batch.columns, aware=aware)
+        rows = (convert(row) for row in batch.rows)
         written = 0
         # One transaction per table: a reader sees the old rows or the new ones, and a push
         # killed midway leaves the table as it was.
