@@ -10,6 +10,7 @@ snapshot, so each record gets the day (GMT+8) it was read.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +30,8 @@ __all__ = [
     "SkusStream",
     "StockStream",
 ]
+
+log = logging.getLogger("kpihub.erp_mabang")
 
 # Mabang's clock runs a little behind or ahead of ours; the newest minute is read next run.
 _LAG = dt.timedelta(minutes=1)
@@ -196,15 +199,31 @@ class ShopsStream(ShopStream):
     primary_key: ClassVar[tuple[str, ...]] = ("shopId",)
     default_mapping: ClassVar[str | None] = "mappings/shops.json"
     api = "sys-get-shop-list"
+    hinted = False
 
     async def read(
         self, partition: Partition, state: dict[str, Any]
     ) -> AsyncIterator[RawRecord | Checkpoint]:
         body = await self.source.client.call(self.api, {})
-        for shop in body.get("data") or []:
+        listed = body.get("data") or []
+        self._hint(listed)
+        for shop in listed:
             if str(shop.get("shopId")) == partition.params["shopId"]:
                 yield shop
         yield Checkpoint({})
+
+    def _hint(self, listed: list[dict[str, Any]]) -> None:
+        """Name the account's shops the connection does not map, once a run, so they can be added."""
+        unmapped = [s for s in listed if str(s.get("shopId")) not in self.source.options.shops]
+        if unmapped and not self.hinted:
+            self.hinted = True
+            named = ", ".join(
+                f"{s.get('shopId')} ({s.get('platformId')}, {s.get('shopName')})" for s in unmapped
+            )
+            log.warning(
+                "Mabang shops not read because the connection's `shops` option does not map them: %s",
+                named,
+            )
 
 
 class CurrencyRatesStream(_WholeListing):

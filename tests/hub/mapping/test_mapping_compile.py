@@ -319,7 +319,7 @@ def test_compatible_kinds_are_accepted(field: str, spec: Any) -> None:
         (
             {"version": 1, "targets": {"teams": {"fields": {"team_id": "a", "name": "b"}, "where": "x"}}},
             "targets.teams.where",
-            "unknown key; known: each, fields",
+            "known: each, fields, merge",
         ),
         (
             {"version": 1, "targets": {"teams": {"each": "a[", "fields": {"team_id": "a", "name": "b"}}}},

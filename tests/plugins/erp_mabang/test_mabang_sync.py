@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 
 import httpx
 import pytest
 
-from hub.connections import get_connection
+from hub.connections import add_connection, get_connection
 from hub.store.tables import stream_states
 from plugins.erp_mabang.simulator import MabangSimulator
+from sdk import ConfigError
 from sdk.simulator import FaultKind, FaultPlan
 
-from .conftest import assert_equals_truth, connect_mabang, make_world, stored, sync, today_gmt8
+from .conftest import (
+    assert_equals_truth,
+    connect_mabang,
+    mabang_options,
+    make_world,
+    stored,
+    sync,
+    today_gmt8,
+)
 
 TABLES = (
     "orders",
@@ -125,3 +135,54 @@ def test_killed_twice_and_resumed_equals_the_truth(mabang_hub):
     assert result.status == "succeeded", result.errors
     assert_equals_truth(mabang_hub, truth, TABLES)
     assert time.monotonic() - start < 120
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_unmapped_shops_are_named_in_a_warning_and_not_read(mabang_hub, caplog):
+    sim = MabangSimulator(make_world(days=5, skus=10))
+    options = mabang_options(sim)
+    left_out = sorted(options["shops"])[-1]
+    del options["shops"][left_out]
+    creds = sim.credentials()
+    add_connection(
+        mabang_hub.ready_store,
+        mabang_hub.vault,
+        mabang_hub.registry,
+        name="mabang",
+        plugin="erp_mabang",
+        options=options,
+        credentials={"app_key": creds["app_key"], "app_secret": creds["app_secret"]},
+    )
+
+    with caplog.at_level(logging.WARNING, logger="kpihub.erp_mabang"):
+        assert sync(mabang_hub, "mabang", sim.transport()).status == "succeeded"
+
+    [warning] = [r.getMessage() for r in caplog.records if "not map" in r.getMessage()]
+    assert left_out in warning
+    platform, shop_id = sim.shops[left_out]
+    assert not [key for key in stored(mabang_hub, "orders") if key[:2] == (platform, shop_id)]
+    assert sim.app_secret not in caplog.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"shops": {}}, "shops"),
+        ({"shops": {"1": {"platform": "amazon"}}}, "shop_id"),
+        ({"max_rows": 5000}, "max_rows"),
+        ({"api_version": "v2"}, "api_version"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_field(mabang_hub, change, words):
+    sim = MabangSimulator(make_world(days=1, skus=2))
+    with pytest.raises(ConfigError, match=words):
+        add_connection(
+            mabang_hub.ready_store,
+            mabang_hub.vault,
+            mabang_hub.registry,
+            name="bad",
+            plugin="erp_mabang",
+            options={**mabang_options(sim), **change},
+            credentials={"app_key": "1", "app_secret": "s"},
+        )
