@@ -37,7 +37,7 @@ from ..store.tables import connections, sync_runs
 from ..vault import Vault
 from .alert_channels import check_channels, deliver, mask, open_channels, seal_channels
 from .target_periods import period_end
-from .targets import SCOPE_TYPES, tenant_id
+from .targets import SCOPE_TYPES, known_tenant_id, tenant_id
 
 __all__ = [
     "COMPARATORS",
@@ -166,7 +166,9 @@ def _rule_of(row: Any, urls: list[str]) -> AlertRule:
 def list_rules(store: Store, vault: Vault, *, tenant: str = "default") -> list[dict[str, Any]]:
     """Every rule as shown to people: channels masked."""
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         rows = conn.execute(
             select(alert_rules).where(alert_rules.c.tenant_id == tid).order_by(alert_rules.c.id)
         )
@@ -318,7 +320,9 @@ def evaluate_alerts(
     now = now or dt.datetime.now(dt.UTC)
     raised: list[tuple[RaisedAlert, list[str], str]] = []
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         for row in conn.execute(
             select(alert_rules)
             .where(alert_rules.c.tenant_id == tid, alert_rules.c.enabled.is_(True))
@@ -429,7 +433,9 @@ def _track(
 def list_alerts(store: Store, *, tenant: str = "default", status: str | None = None) -> list[dict[str, Any]]:
     """Alerts, newest first, with their rule's name and their work order's status."""
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         query = (
             select(
                 kpi_alert,

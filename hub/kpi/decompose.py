@@ -31,7 +31,16 @@ from ..store import Store
 from ..store.management_tables import kpi_target
 from .org import DEFAULT_NEW_SHOP_DAYS, LEVELS, OrgTree, category_scope, load_org, prior_category_values
 from .target_periods import parse_period, period_end, period_label, previous_period
-from .targets import Target, actual_for, check_amount, fact_values, load_targets, tenant_id, write_targets
+from .targets import (
+    Target,
+    actual_for,
+    check_amount,
+    fact_values,
+    known_tenant_id,
+    load_targets,
+    tenant_id,
+    write_targets,
+)
 
 __all__ = ["METHODS", "Decomposition", "RollupGap", "decompose", "rollup_check", "split_exact"]
 
@@ -268,7 +277,8 @@ def decompose(
             f"methods must be {' or '.join(METHODS)} for the levels {', '.join(levels)}; got {bad}"
         )
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        # Created only to look in; rolled back with everything else when there is no target.
+        tid = tenant_id(conn, tenant, create=True)
         everything = load_targets(conn, tid, metric_id=metric_id, grain=grain, period_start=start)
         root = next((t for t in everything if (t.scope_type, t.scope_id) == (scope_type, scope_id)), None)
         if root is None:
@@ -409,7 +419,9 @@ def rollup_check(
     """
     start = parse_period(grain, period)
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         targets = load_targets(conn, tid, metric_id=metric_id, grain=grain, period_start=start)
         org = load_org(conn, tid, start, period_end(grain, start), new_shop_days=new_shop_days)
     by_key = {(t.scope_type, t.scope_id): t for t in targets}

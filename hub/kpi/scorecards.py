@@ -35,7 +35,7 @@ from ..store.management_tables import CONTRACT_VERSION, kpi_adjustments, kpi_sco
 from ..store.tables import standard_tables
 from .guardrails import DEFAULT_PAIRS, Pair, load_flags
 from .target_periods import parse_period, period_label, previous_period
-from .targets import attainment, fact_values, load_targets, metric_catalogue, tenant_id
+from .targets import attainment, fact_values, known_tenant_id, load_targets, metric_catalogue, tenant_id
 
 __all__ = [
     "Adjustment",
@@ -304,7 +304,9 @@ def score(
     start = parse_period(grain, period)
     pairs = list(pairs)
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         catalogue = metric_catalogue(conn)
         directions = {m: info.direction for m, info in catalogue.items()}
         targets = {
@@ -439,7 +441,9 @@ def scorecard_rows(
     """The published ``kpi_scorecard`` rows of a period, for showing and exporting."""
     start = parse_period(grain, period)
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         rows = conn.execute(
             select(kpi_scorecard)
             .where(

@@ -38,6 +38,7 @@ __all__ = [
     "Target",
     "attainment",
     "check_amount",
+    "known_tenant_id",
     "list_targets",
     "metric_catalogue",
     "refresh_attainment",
@@ -122,6 +123,12 @@ def check_target_key(metric_id: str, grain: str, scope_type: str, scope_id: str)
         raise ConfigError(f"scope type {scope_type!r} is not one of {', '.join(SCOPE_TYPES)}")
     if not scope_id or len(scope_id) > 255:
         raise ConfigError(f"scope id {scope_id!r} must be 1 to 255 characters")
+
+
+def known_tenant_id(conn: Connection, tenant: str) -> int | None:
+    """The id of tenant ``tenant``, or None before anything was stored for it."""
+    found = conn.execute(select(tenants.c.id).where(tenants.c.name == tenant)).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def tenant_id(conn: Connection, tenant: str, *, create: bool = False) -> int:
@@ -250,7 +257,9 @@ def list_targets(
             raise ConfigError("give the grain with the period, e.g. --grain quarter --period 2026-Q1")
         start = parse_period(grain, period)
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return []
         return load_targets(
             conn, tid, metric_id=metric_id, grain=grain, period_start=start, scope_type=scope_type
         )
@@ -344,7 +353,9 @@ def refresh_attainment(
     """
     as_of = as_of or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with store.begin() as conn:
-        tid = tenant_id(conn, tenant)
+        tid = known_tenant_id(conn, tenant)
+        if tid is None:
+            return 0
         catalogue = {**metric_catalogue(conn), **(metrics or {})}
         targets = load_targets(conn, tid)
         groups: dict[tuple[str, str, dt.date], list[Target]] = {}

@@ -167,9 +167,9 @@ def read_targets_xlsx(path: Path) -> list[Target]:
         targets.append(target)
     if problems:
         shown = problems[:_MAX_PROBLEMS]
-        more = f"\n  … and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        more = f"; and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
         raise ConfigError(
-            f"{path.name}: {len(problems)} problem(s), nothing imported:\n  " + "\n  ".join(shown) + more
+            f"{path.name}: {len(problems)} problem(s), nothing imported: " + "; ".join(shown) + more
         )
     return targets
 
