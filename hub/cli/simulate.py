@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +29,7 @@ def simulate(
     # A sink (a BI tool) may ship a simulator too; sources are looked up first, by plugin name
     # or by the platform they read (`mabang` for the `erp_mabang` plugin).
     by_platform = {source.platform: source for source in registry.sources.values()}
+    plugin: type[Any]
     if platform in registry.sinks:
         plugin = registry.sinks[platform]
     elif platform not in registry.sources and platform in by_platform:
