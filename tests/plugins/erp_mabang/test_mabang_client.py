@@ -150,3 +150,27 @@ def test_rate_limited_answers_are_retried_until_they_pass(monkeypatch):
         asyncio.run(client.call("sys-get-currency-rate-list", {}))
     assert faults.injected[FaultKind.RATE_LIMIT_429] > 0
     assert client.stats()["retry:RateLimited"] == faults.injected[FaultKind.RATE_LIMIT_429]
+
+
+def test_the_simulator_s_rate_limit_answers_429_in_the_body_and_the_client_recovers(monkeypatch):
+    from plugins.erp_mabang import client as module
+
+    monkeypatch.setattr(module, "RETRY", RetryPolicy(attempts=30, initial=0.01, maximum=0.05, jitter=0.01))
+    sim = MabangSimulator(make_world(days=2, skus=3))
+    client = MabangClient(
+        base_url=sim.base_urls()["v2"],
+        app_key=sim.app_key,
+        app_secret=sim.app_secret,
+        version="2",
+        requests_per_second=1000,  # far above the gateway's 20/s
+        transport=sim.transport(),
+        budgets=RateBudgets(),
+    )
+
+    async def many():
+        for _ in range(40):
+            await client.call("sys-get-currency-rate-list", {})
+
+    asyncio.run(many())
+    assert sim.throttled > 0
+    assert client.stats()["retry:RateLimited"] == sim.throttled
