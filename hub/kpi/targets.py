@@ -30,6 +30,7 @@ from ..store import Store, upsert
 from ..store.kpi_tables import dim_metric, kpi_fact
 from ..store.management_tables import CONTRACT_VERSION, kpi_target
 from ..store.tables import tenants
+from .sales_attainment import publish_sales_attainment
 from .target_periods import check_grain, days_elapsed, days_in_period, parse_period, period_end
 
 __all__ = [
@@ -345,8 +346,10 @@ def refresh_attainment(
     tenant: str = "default",
     as_of: dt.date | None = None,
     metrics: Mapping[str, MetricInfo] | None = None,
+    publish: bool = True,
 ) -> int:
-    """Fill actual values, attainment and paced attainment of every target from ``kpi_fact``.
+    """Fill actual values, attainment and paced attainment of every target from ``kpi_fact``,
+    and (with ``publish``) write ``sales_attainment`` facts from the sales targets.
 
     ``as_of`` is the last day the data covers (default: yesterday, UTC), which sets how much
     of a running period has elapsed. Returns the number of targets refreshed.
@@ -400,4 +403,6 @@ def refresh_attainment(
                     actual_value=t.actual_value, attainment=t.attainment, paced_attainment=t.paced_attainment
                 )
             )
+        if publish:
+            publish_sales_attainment(conn, tid, tenant, refreshed)
     return len(refreshed)

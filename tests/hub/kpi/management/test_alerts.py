@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from hub.connections import ensure_tenant
 from hub.kpi.alerts import add_rule, evaluate_alerts, list_alerts, list_rules, set_work_order_status
+from hub.store.kpi_tables import kpi_fact
 from hub.store.management_tables import alert_rules, work_orders
-from hub.store.tables import audit_log, sync_runs
+from hub.store.tables import audit_log, standard_tables, sync_runs
 from sdk import ConfigError
 
 T0 = dt.datetime(2026, 4, 20, 2, 0, tzinfo=dt.UTC)
@@ -65,8 +66,6 @@ def _closed_port():
 
 def _acos(conn, tid, days):
     """Daily ACoS of shop amazon:S1, as the engine would have computed it."""
-    from hub.store.kpi_tables import kpi_fact
-
     for day, value in days.items():
         row = {
             "tenant_id": tid,
@@ -258,3 +257,62 @@ def test_bad_rules_are_refused_without_echoing_secrets(hub, rule, message):
     assert "tok3n" not in str(caught.value)
     with hub.ready_store.begin() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(alert_rules)).scalar_one() == 0
+
+
+@SQLITE_ONLY
+def test_after_compute_refreshes_targets_scores_and_alerts_in_one_call(hub, receiver):
+    from hub.kpi.after_compute import after_compute
+    from hub.kpi.scorecards import save_template
+    from hub.kpi.targets import list_targets, set_target
+
+    store, vault = hub.ready_store, hub.vault
+    with store.begin() as conn:
+        tid = ensure_tenant(conn, "default")
+        _acos(conn, tid, {dt.date(2026, 4, 17): 0.8})
+        conn.execute(
+            standard_tables["staff"]
+            .insert()
+            .values(tenant_id=tid, staff_id="P1", name="P1", role="ads", ingested_at=T0)
+        )
+        month = {
+            "grain": "month",
+            "period_start": dt.date(2026, 4, 1),
+            "scope_type": "shop",
+            "scope_id": "amazon:S1",
+            "platform": "amazon",
+            "shop_id": "S1",
+            "unit": "ratio",
+            "basis_version": 1,
+            "computed_at": T0,
+            "contract_version": "1.0",
+        }
+        conn.execute(kpi_fact.insert().values(tenant_id=tid, metric_id="acos", value=0.4, **month))
+    set_target(
+        store,
+        metric_id="acos",
+        grain="month",
+        period="2026-04",
+        scope_type="shop",
+        scope_id="amazon:S1",
+        value="0.3",
+    )
+    save_template(
+        store, {"template_id": "ads", "role": "ads", "metrics": [{"metric_id": "acos", "weight": 100}]}
+    )
+    add_rule(
+        store,
+        vault,
+        {
+            "name": "acos",
+            "metric_id": "acos",
+            "scope_type": "shop",
+            "threshold": 0.5,
+            "channels": [f"json://127.0.0.1:{receiver.port}/x"],
+        },
+    )
+    run = after_compute(store, vault, as_of=dt.date(2026, 4, 17), now=T0)
+    [target] = list_targets(store)
+    assert target.actual_value == 0.4
+    assert run.targets == 1
+    assert run.scorecard_rows == 2  # P1's card for April and for Q2
+    assert [a.delivery for a in run.alerts] == ["sent"]

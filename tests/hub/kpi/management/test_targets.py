@@ -163,3 +163,68 @@ def test_attainment_and_pace_follow_direction_and_missing_values_stay_null(store
     assert finished.paced_attainment == finished.attainment == pytest.approx(36000 / 30000)
     [zero] = [t for t in list_targets(store) if t.period_start == dt.date(2026, 5, 1)]
     assert (zero.target_value, zero.attainment, zero.paced_attainment) == (0, None, None)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sales_attainment_is_published_where_a_sales_target_exists(store, facts):
+    import sqlalchemy as sa
+
+    from hub.connections import ensure_tenant
+    from hub.store.kpi_tables import dim_metric, kpi_fact
+
+    with store.begin() as conn:
+        tid = ensure_tenant(conn, "default")
+        facts(
+            conn,
+            tid,
+            [
+                {
+                    "metric_id": "net_sales",
+                    "grain": "month",
+                    "period_start": APRIL,
+                    "scope_type": scope_type,
+                    "scope_id": scope_id,
+                    "value": value,
+                }
+                for scope_type, scope_id, value in (
+                    ("tenant", "default", 50_000.0),
+                    ("person", "P1", 8_000.0),
+                    ("person", "P2", 9_000.0),
+                )
+            ],
+        )
+    set_target(
+        store,
+        metric_id="net_sales",
+        grain="month",
+        period="2026-04",
+        scope_type="tenant",
+        scope_id="default",
+        value=40_000,
+    )
+    set_target(
+        store,
+        metric_id="net_sales",
+        grain="month",
+        period="2026-04",
+        scope_type="person",
+        scope_id="P1",
+        value=10_000,
+    )
+    refresh_attainment(store, as_of=dt.date(2026, 4, 30))
+    with store.begin() as conn:
+        rows = conn.execute(
+            sa.select(kpi_fact)
+            .where(kpi_fact.c.metric_id == "sales_attainment")
+            .order_by(kpi_fact.c.scope_type)
+        ).all()
+        described = conn.execute(
+            sa.select(dim_metric.c.unit).where(dim_metric.c.metric_id == "sales_attainment")
+        )
+        assert described.scalar_one() == "ratio"
+    got = {(r.scope_type, r.scope_id): (r.value, r.numerator, r.denominator) for r in rows}
+    # P2 has sales but no target: no row at all ("not configured"), never 0.
+    assert got == {
+        ("person", "P1"): (pytest.approx(0.8), 8_000.0, 10_000.0),
+        ("tenant", "default"): (pytest.approx(1.25), 50_000.0, 40_000.0),
+    }

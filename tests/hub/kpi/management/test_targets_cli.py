@@ -124,7 +124,10 @@ def test_alert_rules_keep_their_channel_secret(cli):
                 "metric_id": "acos",
                 "scope_type": "shop",
                 "threshold": 0.35,
-                "channels": ["json://ops:hunter2-secret@127.0.0.1:9/hook", "dingtalk://secret0123456789abcdef/"],
+                "channels": [
+                    "json://ops:hunter2-secret@127.0.0.1:9/hook",
+                    "dingtalk://secret0123456789abcdef/",
+                ],
             }
         )
     )
