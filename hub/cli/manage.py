@@ -112,8 +112,9 @@ def targets_decompose(
         str | None, typer.Option("--weights", help="JSON/YAML file: {level: {scope id: weight}}.")
     ] = None,
     new_shop_days: Annotated[
-        int, typer.Option("--new-shop-days", help="Days after launch a shop is new.")
-    ] = 90,
+        int | None,
+        typer.Option("--new-shop-days", help="Days after launch a shop is new (default: the basis)."),
+    ] = None,
     new_shop_factor: Annotated[
         float, typer.Option("--new-shop-factor", help="A new shop's share of the average, by previous share.")
     ] = 0.5,

@@ -29,7 +29,7 @@ from sdk import ConfigError
 from ..connections import audit
 from ..store import Store
 from ..store.management_tables import kpi_target
-from .org import DEFAULT_NEW_SHOP_DAYS, LEVELS, OrgTree, category_scope, load_org, prior_category_values
+from .org import LEVELS, OrgTree, category_scope, load_org, prior_category_values
 from .target_periods import parse_period, period_end, period_label, previous_period
 from .targets import (
     Target,
@@ -243,7 +243,7 @@ def decompose(
     down_to: str = "category",
     method: str | Mapping[str, str] = "previous_share",
     weights: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
-    new_shop_days: int = DEFAULT_NEW_SHOP_DAYS,
+    new_shop_days: int | None = None,
     new_shop_factor: Decimal | float = Decimal("0.5"),
     places: int = 2,
     actor: str = "cli",
@@ -332,7 +332,7 @@ def _plan(
     weights: Mapping[str, Mapping[str, Decimal | int | float]],
     new_shop_factor: Decimal,
     places: int,
-    new_shop_days: int,
+    new_shop_days: int | None,
 ) -> _Plan:
     end = period_end(grain, start)
     before = previous_period(grain, start)
@@ -412,7 +412,7 @@ def rollup_check(
     grain: str,
     period: str | dt.date,
     tenant: str = "default",
-    new_shop_days: int = DEFAULT_NEW_SHOP_DAYS,
+    new_shop_days: int | None = None,
 ) -> list[RollupGap]:
     """Every target whose parts (its decomposed children, or the targets of the scopes under
     it in the organisation) do not add up to it exactly. An empty list means all is consistent.

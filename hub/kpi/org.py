@@ -16,13 +16,12 @@ from decimal import Decimal
 from sqlalchemy import Connection, and_, func, select
 
 from ..store.tables import standard_tables
+from .basis import current_basis
 
 __all__ = ["LEVELS", "OrgTree", "category_scope", "load_org", "prior_category_values", "shop_phase"]
 
 LEVELS = ("tenant", "team", "person", "shop", "category")
 """The decomposition levels, top-down."""
-
-DEFAULT_NEW_SHOP_DAYS = 90
 
 
 def category_scope(shop_key: str, category: str) -> str:
@@ -69,9 +68,15 @@ def _overlap(start: dt.date, end: dt.date, valid_from: dt.date, valid_to: dt.dat
 
 
 def load_org(
-    conn: Connection, tid: int, start: dt.date, end: dt.date, *, new_shop_days: int = DEFAULT_NEW_SHOP_DAYS
+    conn: Connection, tid: int, start: dt.date, end: dt.date, *, new_shop_days: int | None = None
 ) -> OrgTree:
-    """The tree for the period [start, end). A shop belongs to whoever holds it longest in it."""
+    """The tree for the period [start, end). A shop belongs to whoever holds it longest in it.
+
+    A shop is new for ``new_shop_days`` after its launch; by default, as many days as the
+    tenant's counting basis says (the same threshold ``dim_shop.phase`` uses).
+    """
+    if new_shop_days is None:
+        new_shop_days = current_basis(conn, tid).settings.new_shop_days
     teams, staff, assignments, shops = (
         standard_tables[name] for name in ("teams", "staff", "assignments", "shops")
     )
