@@ -65,25 +65,6 @@ def test_a_second_sync_reads_only_what_changed(tiktok_hub, kit):
 
 
 @SQLITE_ONLY
-def test_sync_with_faults_on_ten_percent_of_requests(tiktok_hub, kit):
-    world = kit.make_world(shops=4, days=8, seed=5)
-    faults = _faults(7, 0.10)
-    sim = TikTokSimulator(world, rate_limit=kit.FAST, faults=faults)
-    names = tiktok_hub.connect_all(sim, world, page_size=2, returns_page_size=10)
-
-    results = tiktok_hub.sync_all(sim, names)
-
-    assert [r.status for r in results] == ["succeeded"], [r.errors for r in results]
-    tiktok_hub.assert_equals_truth(sim)
-    requests = sum(stats.requests for stats in sim.stats.values())
-    assert sum(faults.injected.values()) >= 0.05 * requests > 3, "faults were really injected"
-    injected = faults.injected
-    retried = sum(n for kind, n in injected.items() if kind not in NOT_RETRIED)
-    assert results[0].stats.get("retries", 0) >= retried, "every injected fault was retried"
-    assert results[0].stats.get("token_refreshes", 0) >= injected.get(FaultKind.TOKEN_REVOKED, 0)
-
-
-@SQLITE_ONLY
 def test_twenty_shops_ninety_days_with_faults_equal_the_truth(tiktok_hub, kit):
     start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=91)
     world = SellerWorld.generate(
@@ -105,6 +86,7 @@ def test_twenty_shops_ninety_days_with_faults_equal_the_truth(tiktok_hub, kit):
     assert sum(r.stats.get("retries", 0) for r in results) >= sum(
         n for kind, n in faults.injected.items() if kind not in NOT_RETRIED
     ), "each run reports its retries"
+    assert sum(r.stats.get("token_refreshes", 0) for r in results) >= faults.injected[FaultKind.TOKEN_REVOKED]
 
 
 def _tiny_world(kit):
