@@ -44,7 +44,9 @@ from .source_checks import (
 
 __all__ = ["SourceKit", "kit_mapper", "verdict"]
 
-_FAULTS = (FaultKind.RATE_LIMIT_429, FaultKind.SERVER_503, FaultKind.TRUNCATED_JSON)
+# 429s without Retry-After: simulators round Retry-After up to whole seconds, which would make
+# every kit run slow; the client's own back-off is what is being proven here.
+_FAULTS = (FaultKind.RATE_LIMIT_429_NO_RETRY_AFTER, FaultKind.SERVER_503, FaultKind.TRUNCATED_JSON)
 
 
 def verdict(problems: list[str], heading: str) -> None:
@@ -79,7 +81,8 @@ class SourceKit:
       ``False`` for sources that read files or a local system, which skips the fault test.
     - ``token_refresh``: its access tokens expire and are refreshed (revoked tokens are then
       among the injected faults).
-    - ``fault_rate``: share of requests the simulator answers badly in the fault test.
+    - ``fault_rate``: share of requests the simulator answers badly in the fault test (raised
+      for small cases so a few faults always happen); ``fault_kinds``: which faults.
     - ``interrupt_points``: how many places a run is cut at in the resume test.
     """
 
@@ -87,6 +90,7 @@ class SourceKit:
     http: ClassVar[bool] = True
     token_refresh: ClassVar[bool] = False
     fault_rate: ClassVar[float] = 0.06
+    fault_kinds: ClassVar[tuple[FaultKind, ...]] = _FAULTS
     interrupt_points: ClassVar[int] = 3
 
     def case(self, tmp_path: Path) -> KitCase:
@@ -213,8 +217,11 @@ class SourceKit:
         sim = case.simulator
         if sim is None:
             pytest.skip("recorded fixtures cannot misbehave: give the case a simulator to prove retries")
-        kinds = (*_FAULTS, FaultKind.TOKEN_REVOKED) if self.token_refresh else _FAULTS
-        sim.faults = plan = FaultPlan(7, {k: self.fault_rate / len(kinds) for k in kinds}, retry_after=0.01)
+        kinds = (*self.fault_kinds, FaultKind.TOKEN_REVOKED) if self.token_refresh else self.fault_kinds
+        # A small case makes few requests: raise the rate so a handful of faults still happen.
+        requests = max(1, kit_baseline[1].stats.get("requests", 0))
+        rate = min(0.35, max(self.fault_rate, 3 / requests))
+        sim.faults = plan = FaultPlan(7, {k: rate / len(kinds) for k in kinds}, retry_after=0.01)
         runner = self.runner(case, kit_mapper(request))
         outcome = asyncio.run(runner.run())
         problems = run_problems(outcome, what="with faults")
@@ -249,8 +256,9 @@ class SourceKit:
         caplog.set_level(logging.DEBUG)
         case = self.case(tmp_path)
         if case.simulator is not None and self.http:
-            kinds = (*_FAULTS, FaultKind.TOKEN_REVOKED) if self.token_refresh else _FAULTS
-            case.simulator.faults = FaultPlan(11, dict.fromkeys(kinds, 0.02), retry_after=0.01)
+            kinds = (*self.fault_kinds, FaultKind.TOKEN_REVOKED) if self.token_refresh else self.fault_kinds
+            # A few faults, so retry and refresh paths log too.
+            case.simulator.faults = FaultPlan(11, dict.fromkeys(kinds, 0.05 / len(kinds)), retry_after=0.01)
         runner = self.runner(case, kit_mapper(request))
         texts: list[str] = []
         bad = bad_credentials(self.source, case)
