@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from sdk import RateLimited
 from sdk.http import ApiClient, RateBudgets, RateLimit, RetryPolicy
 
 from .auth import EntraAuth
@@ -19,6 +21,11 @@ __all__ = ["PowerBIClient"]
 LIMITS = {"metadata": RateLimit(5.0, 10.0), "rows": RateLimit(1_000.0, 1_000.0)}
 # A 429 may ask for an hour (Retry-After: 3392 has been seen): wait it out rather than fail.
 RETRY = RetryPolicy(attempts=8, initial=1.0, maximum=3_600.0)
+# POST rows is not idempotent: after a timeout or a 5xx nobody knows whether the rows went in,
+# and sending them again could double them. Such a failure ends the push instead (the hub's
+# pending mark makes the next push replace the table); only a 429, which the service answers
+# before taking anything, is waited out and retried.
+RATE_LIMITED_ATTEMPTS = 8
 
 
 class PowerBIClient:
@@ -48,6 +55,18 @@ class PowerBIClient:
             timeout=120.0,
             retry=RETRY,
         )
+        self.rows_api = ApiClient(
+            options.api_url,
+            app=f"powerbi:{credentials.client_id}",
+            budgets=RateBudgets(),
+            limits=LIMITS,
+            auth=self.auth,
+            transport=transport,
+            timeout=120.0,
+            retry=RetryPolicy(attempts=1),
+        )
+        self.rate_limited = 0
+        """POST rows answered 429 and sent again after the wait."""
         self.base = f"/v1.0/myorg/groups/{quote(options.workspace_id, safe='')}/datasets"
 
     async def datasets(self) -> list[dict[str, Any]]:
@@ -74,7 +93,15 @@ class PowerBIClient:
 
     async def post_rows(self, dataset_id: str, table: str, rows: list[dict[str, Any]]) -> None:
         url = f"{self._dataset(dataset_id)}/tables/{quote(table, safe='')}/rows"
-        await self.api.request("POST", url, endpoint="rows", json_body={"rows": rows})
+        for attempt in range(1, RATE_LIMITED_ATTEMPTS + 1):
+            try:
+                await self.rows_api.request("POST", url, endpoint="rows", json_body={"rows": rows})
+                return
+            except RateLimited as exc:
+                if attempt == RATE_LIMITED_ATTEMPTS:
+                    raise
+                self.rate_limited += 1
+                await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 2.0**attempt)
 
     async def delete_rows(self, dataset_id: str, table: str) -> None:
         url = f"{self._dataset(dataset_id)}/tables/{quote(table, safe='')}/rows"
@@ -85,4 +112,5 @@ class PowerBIClient:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+        await self.rows_api.aclose()
         self.auth.close()

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sdk.simulator import Reject, Simulator, TokenAuthority, route
+from sdk.simulator import FaultPlan, Reject, Simulator, TokenAuthority, route
 
 from .auth import SCOPE
 from .limits import (
@@ -110,8 +110,9 @@ class PowerBISimulator(Simulator):
         time_scale: float = 1.0,
         specs_dir: str | None = None,
         keep_bodies: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
-        super().__init__(tokens=TokenAuthority(access_ttl=3600.0), time_scale=time_scale)
+        super().__init__(tokens=TokenAuthority(access_ttl=3600.0), time_scale=time_scale, faults=faults)
         self.tenant = tenant
         self.workspaces = list(workspaces or [str(uuid.uuid4())])
         self.authority_host = authority_host.rstrip("/")

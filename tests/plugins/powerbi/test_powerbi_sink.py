@@ -161,3 +161,36 @@ def test_token_is_cached_and_renewed(powerbi):
 
     asyncio.run(scenario())
     assert [r["metric_id"] for r in sim.rows("kpihub", "dim_metric")] == ["a", "b"]
+
+
+def test_a_429_is_waited_out_and_rows_land_once_but_an_unknown_outcome_ends_the_push(powerbi):
+    from sdk import UpstreamUnavailable
+    from sdk.simulator import FaultKind, FaultPlan
+
+    rows = [{"metric_id": f"m{i}", "name_en": "x"} for i in range(40)]
+    sim, make_sink = powerbi(
+        faults=FaultPlan(seed=3, rates={FaultKind.RATE_LIMIT_429: 0.25}, retry_after=0.01)
+    )
+    sink = make_sink(rows_per_post=5)
+    asyncio.run(push(sink, [DIM], [(DIM, rows, True)]))
+    assert sink.client.rate_limited >= 1  # the injected 429s were waited out ...
+    assert sorted(r["metric_id"] for r in sim.rows("kpihub", "dim_metric")) == sorted(
+        r["metric_id"] for r in rows
+    )
+
+    # ... but after a 503 nobody knows whether the rows went in: no retry, the push fails
+    # (the hub's pending mark then makes the next push replace the table).
+    sim, make_sink = powerbi()
+    sink = make_sink(rows_per_post=5)
+
+    async def scenario():
+        try:
+            await sink.prepare([DIM])
+            sim.faults = FaultPlan(seed=5, rates={FaultKind.SERVER_503: 0.3})
+            await sink.push(TableBatch("dim_metric", DIM.columns, DIM.key, iter(rows)), full=False)
+        finally:
+            await sink.aclose()
+
+    with pytest.raises(UpstreamUnavailable):
+        asyncio.run(scenario())
+    assert sim.stats["post_rows"].statuses[503] == 1
