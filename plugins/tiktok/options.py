@@ -67,6 +67,9 @@ class TikTokOptions(Source.Options):
         default=5.0, gt=0, le=10_000, description="per shop and endpoint; TikTok's limits are dynamic"
     )
     burst: int = Field(default=10, ge=1, le=1000)
+    lag_seconds: int = Field(
+        default=60, ge=0, le=86400, description="records updated this recently are left for the next sync"
+    )
     api_url: str = API_HOST
     auth_url: str = AUTH_HOST
 

@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OrdersStream", "ReturnsStream", "amount_problems"]
 
-# Records updated in the last minute may still be settling upstream; they come next run.
-_LAG_SECONDS = 60
-
 
 class _Search(Stream):
     """A shop-scoped ``POST`` search listing, one partition per shop of the connection."""
@@ -62,7 +59,8 @@ class _Search(Stream):
         self, partition: Partition, state: dict[str, Any]
     ) -> AsyncIterator[RawRecord | Checkpoint]:
         after = int(state.get("after") or self.start())
-        before = int(state.get("before") or int(time.time()) - _LAG_SECONDS)
+        # Records updated in the last moments may still be settling upstream: they come next run.
+        before = int(state.get("before") or int(time.time()) - self.source.options.lag_seconds)
         if before <= after:
             return
         token = state.get("page_token")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -87,6 +88,25 @@ def test_twenty_shops_ninety_days_with_faults_equal_the_truth(tiktok_hub, kit):
         n for kind, n in faults.injected.items() if kind not in NOT_RETRIED
     ), "each run reports its retries"
     assert sum(r.stats.get("token_refreshes", 0) for r in results) >= faults.injected[FaultKind.TOKEN_REVOKED]
+
+
+@SQLITE_ONLY
+def test_orders_changing_during_a_sync_are_read_by_the_next(tiktok_hub, kit):
+    world = kit.make_world(shops=2, days=10, seed=17)
+    faults = FaultPlan(3, {FaultKind.UPDATE_RECORDS: 0.3}, update_fraction=0.05)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST, faults=faults)
+    names = tiktok_hub.connect_all(sim, world, page_size=4, lag_seconds=0)
+
+    [first] = tiktok_hub.sync_all(sim, names)
+    assert first.status == "succeeded" and faults.injected[FaultKind.UPDATE_RECORDS] > 0
+    with pytest.raises(AssertionError, match="orders"):
+        tiktok_hub.assert_equals_truth(sim)  # orders moved on after they were read
+    time.sleep(1.1)  # TikTok's times are whole seconds: changes of this second are read next second
+    with faults.paused():
+        [second] = tiktok_hub.sync_all(sim, names)
+
+    assert second.status == "succeeded" and second.rows_read > 0, "the changed orders were read again"
+    tiktok_hub.assert_equals_truth(sim)
 
 
 def _tiny_world(kit):
