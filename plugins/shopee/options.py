@@ -12,7 +12,7 @@ from sdk import Source
 
 from .regions import HOSTS, REGIONS
 
-__all__ = ["ShopeeCredentials", "ShopeeOptions"]
+__all__ = ["ANY_SHOP", "ShopeeCredentials", "ShopeeOptions", "refresh_tokens"]
 
 
 class ShopeeOptions(Source.Options):
@@ -51,9 +51,26 @@ class ShopeeOptions(Source.Options):
         return (self.base_url or HOSTS[self.host]).rstrip("/")
 
 
-def _json_object(value: Any) -> Any:
-    """Accept a plain object of shop id -> value and keep it as JSON text in a secret."""
+def _tokens_json(value: Any) -> Any:
+    """Keep an object of shop id -> refresh token as JSON text in a secret; a plain string is
+    one token for every shop. Problems are named without quoting values: they are secrets."""
     if isinstance(value, dict):
+        if not value or not all(isinstance(v, str) and v for v in value.values()):
+            raise ValueError("give each shop's refresh token: an object of shop id -> refresh token (text)")
+        return json.dumps({str(k): v for k, v in sorted(value.items())}, separators=(",", ":"))
+    return value
+
+
+def _access_json(value: Any) -> Any:
+    """The connector's own record of access tokens: shop id -> {"token", "expires_at"}."""
+    if isinstance(value, dict):
+        for kept in value.values():
+            if not (
+                isinstance(kept, dict)
+                and isinstance(kept.get("token"), str)
+                and isinstance(kept.get("expires_at"), int | float)
+            ):
+                raise ValueError('each shop\'s access token is {"token": text, "expires_at": Unix seconds}')
         return json.dumps({str(k): v for k, v in sorted(value.items())}, separators=(",", ":"))
     return value
 
@@ -62,7 +79,8 @@ class ShopeeCredentials(Source.Credentials):
     """The partner key and, per shop, its (single-use) refresh token and current access token.
 
     ``refresh_tokens`` is an object of shop id -> refresh token (each shop refreshes on its
-    own). The connector replaces a refresh token the moment Shopee hands out its successor and
+    own), or one token for every shop (a main-account authorisation hands out one). The
+    connector replaces a shop's refresh token the moment Shopee hands out its successor, and
     keeps each shop's access token (``access_tokens``) so a run does not spend a refresh token
     needlessly; both are stored encrypted.
     """
@@ -76,34 +94,48 @@ class ShopeeCredentials(Source.Credentials):
     refresh_tokens: SecretStr
     access_tokens: SecretStr | None = None
 
-    _to_json = field_validator("refresh_tokens", "access_tokens", mode="before")(_json_object)
+    _refresh_json = field_validator("refresh_tokens", mode="before")(_tokens_json)
+    _access_json = field_validator("access_tokens", mode="before")(_access_json)
 
     @field_validator("refresh_tokens")
     @classmethod
-    def _readable_refresh_tokens(cls, value: SecretStr) -> SecretStr:
-        tokens = _load(value)
-        if not tokens or not all(isinstance(t, str) and t for t in tokens.values()):
-            raise ValueError('give an object of shop id -> refresh token, e.g. {"123456": "..."}')
+    def _some_refresh_token(cls, value: SecretStr) -> SecretStr:
+        if not refresh_tokens(value):
+            raise ValueError("give each shop's refresh token: an object of shop id -> refresh token")
         return value
 
     def refresh_token(self, shop_id: str) -> str | None:
-        return _load(self.refresh_tokens).get(shop_id)
+        tokens = refresh_tokens(self.refresh_tokens)
+        found = tokens.get(shop_id) or tokens.get(ANY_SHOP)
+        return str(found) if found else None
 
     def access_token(self, shop_id: str) -> tuple[str, float] | None:
         """The kept access token of ``shop_id`` and when it expires (Unix seconds), if any."""
-        found = _load(self.access_tokens).get(shop_id) if self.access_tokens else None
+        found = _object(self.access_tokens).get(shop_id)
         if not isinstance(found, dict) or not found.get("token"):
             return None
         return str(found["token"]), float(found.get("expires_at", 0))
 
 
-def _load(secret: SecretStr | None) -> dict[str, Any]:
+ANY_SHOP = "*"
+"""Key of a refresh token given for every shop."""
+
+
+def refresh_tokens(secret: SecretStr) -> dict[str, Any]:
+    """Refresh tokens by shop id; a single token given for all shops is under ``ANY_SHOP``."""
+    text = secret.get_secret_value().strip()
+    if text.startswith("{"):
+        found = _object(secret)
+        if found:
+            return found
+    return {ANY_SHOP: text} if text else {}
+
+
+def _object(secret: SecretStr | None) -> dict[str, Any]:
     if secret is None:
         return {}
     try:
         loaded = json.loads(secret.get_secret_value())
     except ValueError:
-        raise ValueError("is not a JSON object of shop id -> token") from None
-    if not isinstance(loaded, dict):
-        raise ValueError("is not a JSON object of shop id -> token")
-    return loaded
+        return {}
+    return loaded if isinstance(loaded, dict) else {}

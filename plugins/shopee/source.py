@@ -12,7 +12,7 @@ from sdk import CredentialError, Source, Stream
 from sdk.http import ApiClient, TokenSet
 
 from .client import ShopAuth, shop_client
-from .options import ShopeeCredentials, ShopeeOptions
+from .options import ShopeeCredentials, ShopeeOptions, refresh_tokens
 from .streams import AdsStream, OrdersStream, ReturnsStream
 
 __all__ = ["ShopeeSource"]
@@ -83,7 +83,7 @@ class ShopeeSource(Source):
         Shops refresh concurrently; each save writes every shop's latest tokens, one at a time.
         """
         async with self._save_lock:
-            refresh = json.loads(self.credentials.refresh_tokens.get_secret_value())
+            refresh = refresh_tokens(self.credentials.refresh_tokens)
             access = (
                 json.loads(self.credentials.access_tokens.get_secret_value())
                 if self.credentials.access_tokens
