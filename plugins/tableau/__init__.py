@@ -1,6 +1,7 @@
 """Tableau sink: each published table into a typed ``.hyper`` extract, written atomically.
 
-Publishing the extracts to Tableau Server / Cloud is not part of this plugin yet.
+With a server configured, each extract is then published as a data source (REST API,
+personal access token, Overwrite).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from collections.abc import Callable
 
 from sdk import Sink, hookimpl
 
-from .sink import HyperSink, TableauOptions
+from .sink import HyperSink, TableauCredentials, TableauOptions
 
-__all__ = ["HyperSink", "TableauOptions"]
+__all__ = ["HyperSink", "TableauCredentials", "TableauOptions"]
 __version__ = "0.1.0"
 
 

@@ -1,29 +1,54 @@
-"""The Tableau sink: the published tables as ``.hyper`` extracts in a directory."""
+"""The Tableau sink: the published tables as ``.hyper`` extracts in a directory, optionally
+published to Tableau Server / Cloud as data sources (``Overwrite``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from sdk import ConfigError, Sink, TableBatch, TableSchema
 
 from .hyper import HyperWriter
+from .publish import TableauPublisher
 
-__all__ = ["HyperSink", "TableauOptions"]
+__all__ = ["HyperSink", "TableauCredentials", "TableauOptions"]
 
 
 class TableauOptions(Sink.Options):
-    """Where the extracts are written."""
+    """Where the extracts are written, and where they are published (when ``server_url`` is set)."""
 
     directory: str = Field(min_length=1, description="folder of the .hyper files, one per table")
+    server_url: str | None = Field(
+        default=None, description="Tableau Server or Cloud URL; unset: no publishing"
+    )
+    site: str = Field(default="", description="the site's content URL ('' is the default site)")
+    project: str = Field(default="Default", description="project the data sources are published in")
+    datasource_prefix: str = Field(
+        default="", description="prefix of the data source names (default: table names)"
+    )
+    api_version: str = Field(default="3.19", pattern=r"^\d+\.\d+$")
+    chunk_bytes: int = Field(
+        default=64 * 2**20, ge=2**20, description="files above this go up in chunks of this size"
+    )
+
+
+class TableauCredentials(Sink.Credentials):
+    """A personal access token, needed only to publish."""
+
+    documentation = "Tableau: My Account Settings > Personal Access Tokens (name and secret)"
+
+    token_name: str | None = None
+    token_secret: SecretStr | None = None
 
 
 class HyperSink(Sink):
     """Writes each table to ``<directory>/<table>.hyper``; appends copy the file first, so a
-    push stopped midway leaves the previous extract untouched."""
+    push stopped midway leaves the previous extract untouched. With a server, each written
+    extract is then published over its data source."""
 
     name = "tableau"
     version = "0.1.0"
@@ -32,18 +57,40 @@ class HyperSink(Sink):
     class Options(TableauOptions):
         """See ``TableauOptions``."""
 
-    options: TableauOptions
+    class Credentials(TableauCredentials):
+        """See ``TableauCredentials``."""
 
-    def __init__(self, options: TableauOptions, credentials: Sink.Credentials) -> None:
+    options: TableauOptions
+    credentials: TableauCredentials
+
+    def __init__(self, options: TableauOptions, credentials: TableauCredentials) -> None:
         super().__init__(options, credentials)
         self._writer: HyperWriter | None = None
         self._schemas: dict[str, TableSchema] = {}
+        self.publisher: TableauPublisher | None = None
 
     async def prepare(self, schemas: Sequence[TableSchema]) -> None:
         directory = Path(self.options.directory).expanduser()
         if directory.exists() and not directory.is_dir():
             raise ConfigError(f"the Tableau sink's directory {directory} is a file; name a folder")
         self._schemas = {s.name: s for s in schemas}
+        if self.options.server_url and self.publisher is None:
+            name, secret = self.credentials.token_name, self.credentials.token_secret
+            if not name or secret is None:
+                raise ConfigError(
+                    "publishing to Tableau needs a personal access token: add token_name and token_secret "
+                    "to the sink's credentials, or unset server_url"
+                )
+            self.publisher = TableauPublisher(
+                self.options.server_url,
+                site=self.options.site,
+                project=self.options.project,
+                token_name=name,
+                token_secret=secret.get_secret_value(),
+                api_version=self.options.api_version,
+                chunk_bytes=self.options.chunk_bytes,
+            )
+            await self.publisher.sign_in()
         if self._writer is None:
             self._writer = await asyncio.to_thread(HyperWriter, directory)
 
@@ -52,11 +99,27 @@ class HyperSink(Sink):
         if schema is None or self._writer is None:
             raise ConfigError(f"table {batch.table!r} was not prepared; prepare() comes before push()")
         writer = self._writer
-        return await asyncio.to_thread(
+        written = await asyncio.to_thread(
             writer.write, schema, batch.rows, append=not full, accepted=batch.accepted
         )
+        if self.publisher is not None:
+            await self.publisher.publish(
+                writer.path(batch.table), self.options.datasource_prefix + batch.table
+            )
+        return written
 
     async def aclose(self) -> None:
-        if self._writer is not None:
-            await asyncio.to_thread(self._writer.close)
-            self._writer = None
+        try:
+            if self.publisher is not None:
+                await self.publisher.aclose()
+        finally:
+            if self._writer is not None:
+                await asyncio.to_thread(self._writer.close)
+                self._writer = None
+
+    @classmethod
+    def simulator(cls, seed: int) -> Any:
+        """A Tableau site (sign-in, projects, data-source publishing) for trying publishing."""
+        from .simulator import TableauSimulator
+
+        return TableauSimulator()

@@ -88,6 +88,6 @@ def test_a_killed_push_process_rerun_leaves_every_row_exactly_once(sink_hub, see
 
 def test_simulate_looks_up_sinks_too():
     # A sink without a simulator is named as such (a source-only lookup would say "no source").
-    result = CliRunner().invoke(app, ["simulate", "tableau"])
+    result = CliRunner().invoke(app, ["simulate", "database"])
     assert result.exit_code == 2
-    assert "'tableau' ships no simulator" in result.stderr
+    assert "'database' ships no simulator" in result.stderr
