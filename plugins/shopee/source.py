@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from sdk import CredentialError, Source, Stream
+from sdk import CredentialError, Source, SourceContext, Stream
 from sdk.http import ApiClient, TokenSet
 
 from .client import ShopAuth, shop_client
@@ -34,7 +34,9 @@ class ShopeeSource(Source):
     options: ShopeeOptions
     credentials: ShopeeCredentials
 
-    def __init__(self, options: Source.Options, credentials: Source.Credentials, context: Any) -> None:
+    def __init__(
+        self, options: Source.Options, credentials: Source.Credentials, context: SourceContext
+    ) -> None:
         super().__init__(options, credentials, context)
         self._clients: dict[str, ApiClient] = {}
         self._auths: dict[str, ShopAuth] = {}

@@ -146,6 +146,28 @@ def test_bad_options_say_what_is_wrong(options, says):
         ShopeeSource.Options(**options)
 
 
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("global", "https://partner.shopeemobile.com"),
+        ("china", "https://openplatform.shopee.cn"),
+        ("brazil", "https://openplatform.shopee.com.br"),
+        ("sandbox", "https://openplatform.sandbox.test-stable.shopee.sg"),
+        ("sandbox_china", "https://openplatform.sandbox.test-stable.shopee.cn"),
+    ],
+)
+def test_each_connection_picks_its_host(host, url):
+    assert ShopeeSource.Options(partner_id=1, shops={"1": "SG"}, host=host).url() == url
+    assert ShopeeSource.Options(partner_id=1, shops={"1": "SG"}, base_url="http://127.0.0.1:9/").url() == (
+        "http://127.0.0.1:9"
+    )
+
+
+def test_one_refresh_token_may_serve_every_shop():
+    creds = ShopeeSource.Credentials(partner_key="pk", refresh_tokens="main-account-token")
+    assert creds.refresh_token("12") == creds.refresh_token("13") == "main-account-token"
+
+
 def test_credentials_need_a_refresh_token_per_shop_and_never_show_them():
     creds = ShopeeSource.Credentials(partner_key="pk-secret", refresh_tokens={"12": "rt-secret"})
     assert "secret" not in repr(creds) and creds.refresh_token("12") == "rt-secret"
