@@ -231,6 +231,28 @@ def _descendants(targets: list[Target], root: Target) -> list[Target]:
     return found
 
 
+def _checked_weights(
+    weights: Mapping[str, Mapping[str, Decimal | int | float]],
+) -> dict[str, dict[str, Decimal]]:
+    """Weights as exact decimals, or a ``ConfigError`` naming the level and id that are wrong."""
+    checked: dict[str, dict[str, Decimal]] = {}
+    for level, parts in weights.items():
+        if level not in LEVELS[1:] or not isinstance(parts, Mapping):
+            raise ConfigError(
+                f"weights must map a level ({', '.join(LEVELS[1:])}) to {{scope id: weight}}; got {level!r}"
+            )
+        checked[level] = {}
+        for scope_id, weight in parts.items():
+            try:
+                value = Decimal(str(weight))
+            except ArithmeticError:
+                value = Decimal("NaN")
+            if isinstance(weight, bool) or not value.is_finite() or value < 0:
+                raise ConfigError(f"the {level} weight of {scope_id} must be a number, zero or more")
+            checked[level][str(scope_id)] = value
+    return checked
+
+
 def decompose(
     store: Store,
     *,
@@ -276,6 +298,7 @@ def decompose(
         raise ConfigError(
             f"methods must be {' or '.join(METHODS)} for the levels {', '.join(levels)}; got {bad}"
         )
+    weights = _checked_weights(weights or {})
     with store.begin() as conn:
         # Created only to look in; rolled back with everything else when there is no target.
         tid = tenant_id(conn, tenant, create=True)
@@ -294,7 +317,7 @@ def decompose(
             start,
             levels,
             methods,
-            weights or {},
+            weights,
             Decimal(str(new_shop_factor)),
             places,
             new_shop_days,

@@ -75,7 +75,10 @@ def export_xlsx(store: Store, path: Path, *, tenant: str = "default", **filters:
         sheet.append(_row(t))
         sheet.cell(sheet.max_row, COLUMNS.index("target_value") + 1).number_format = "#,##0.00##"
     sheet.freeze_panes = "A2"
-    book.save(path)
+    try:
+        book.save(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(targets)
 
 

@@ -229,6 +229,24 @@ def test_bad_decompositions_change_nothing(store, org):
             method="weights",
             weights={"team": {"T1": 1, "T2": 1}},
         )
+    with pytest.raises(ConfigError, match=r"weights must map a level \(team, person, shop, category\)"):
+        decompose(
+            store,
+            metric_id="gmv",
+            grain="month",
+            period="2026-04",
+            method="weights",
+            weights={"team": [1, 2]},
+        )
+    with pytest.raises(ConfigError, match="the team weight of T2 must be a number, zero or more"):
+        decompose(
+            store,
+            metric_id="gmv",
+            grain="month",
+            period="2026-04",
+            method="weights",
+            weights={"team": {"T1": 1, "T2": "lots", "T3": 1}},
+        )
     with pytest.raises(ConfigError, match="no gmv target for tenant default in 2026-05"):
         decompose(store, metric_id="gmv", grain="month", period="2026-05")
     set_target(

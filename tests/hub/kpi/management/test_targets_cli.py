@@ -112,6 +112,7 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(cli):
         2,
         "give either --weight",
     )
+    clean_error(run("targets", "export", "nowhere/out.xlsx"), 2, "cannot write nowhere/out.xlsx")
     assert json.loads(run("targets", "show", "--json").stdout) == []
 
 
