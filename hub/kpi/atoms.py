@@ -93,6 +93,7 @@ class _RowEnv:
             .where(c.c.tenant_id == self.tenant_id, c.c.sku == self.table.c.sku, c.c.valid_from <= self.day)
             .order_by(c.c.valid_from.desc())
             .limit(1)
+            .correlate_except(c)
             .scalar_subquery()
         )
 
@@ -191,14 +192,21 @@ def _fx(ctx: MeasureContext, currency: ColumnElement[Any], day: ColumnElement[An
         fx.c.base_currency == ctx.base_currency,
     ]
     if ctx.basis.fx_rate == "day":
-        rate = sa.select(fx.c.rate).where(*conditions, fx.c.date == day).limit(1).scalar_subquery()
+        rate = (
+            sa.select(fx.c.rate)
+            .where(*conditions, fx.c.date == day)
+            .limit(1)
+            .correlate_except(fx)
+            .scalar_subquery()
+        )
     else:
         dd, own = dim_date.alias("fxd"), dim_date.alias("own")
-        month = sa.select(own.c.month).where(own.c.date == day).scalar_subquery()
+        month = sa.select(own.c.month).where(own.c.date == day).correlate_except(own).scalar_subquery()
         rate = (
             sa.select(sa.func.avg(fx.c.rate))
             .select_from(fx.join(dd, dd.c.date == fx.c.date))
             .where(*conditions, dd.c.month == month)
+            .correlate_except(fx, dd)
             .scalar_subquery()
         )
     return sa.case((currency == ctx.base_currency, sa.literal(1.0)), else_=sa.cast(rate, sa.Double))

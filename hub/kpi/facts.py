@@ -380,7 +380,9 @@ def facts_select(
             sa.literal(fc.computed_at, kpi_fact.c.computed_at.type).label("computed_at"),
             sa.literal(CONTRACT_VERSION).label("contract_version"),
         )
-        .select_from(pivot.outerjoin(pd, pd.c.p == pivot.c.period_start).join(ml, sa.true()))
+        .select_from(
+            pivot.outerjoin(pd, pd.c.p == pivot.c.period_start).join(ml, ml.c.metric_id.is_not(None))
+        )
         .where(sa.or_(*present))
     )
 
