@@ -52,15 +52,15 @@ class TableauPublisher:
         *,
         site: str,
         project: str,
-        token_name: str,
-        token_secret: str,
+        pat_name: str,
+        pat_secret: str,
         api_version: str,
         chunk_bytes: int,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.api = ApiClient(
             server_url.rstrip("/"),
-            app=f"tableau:{token_name}",
+            app=f"tableau:{pat_name}",
             budgets=RateBudgets(),
             limits=LIMITS,
             transport=transport,
@@ -68,11 +68,11 @@ class TableauPublisher:
             retry=RetryPolicy(attempts=4),
             headers={"Accept": "application/xml"},
         )
-        self._secrets = [token_secret]
+        self._secrets = [pat_secret]
         self.api.redactor.add_secrets(lambda: self._secrets)
         self._base = f"/api/{api_version}"
         self._site, self._project = site, project
-        self._token_name, self._token_secret = token_name, token_secret
+        self._pat_name, self._pat_secret = pat_name, pat_secret
         self._chunk = chunk_bytes
         self._auth: dict[str, str] = {}
         self._site_id = ""
@@ -82,8 +82,8 @@ class TableauPublisher:
 
     async def sign_in(self) -> None:
         payload = (
-            f"<tsRequest><credentials personalAccessTokenName={quoteattr(self._token_name)} "
-            f"personalAccessTokenSecret={quoteattr(self._token_secret)}>"
+            f"<tsRequest><credentials personalAccessTokenName={quoteattr(self._pat_name)} "
+            f"personalAccessTokenSecret={quoteattr(self._pat_secret)}>"
             f"<site contentUrl={quoteattr(self._site)}/></credentials></tsRequest>"
         ).encode()
         _, body = await self.api.request(

@@ -52,13 +52,13 @@ class TableauSimulator(Simulator):
         self.site = site
         self.site_id = str(uuid.uuid4())
         self.projects = {name: str(uuid.uuid4()) for name in projects}
-        self.token_name, self.token_secret = self.tokens.register_client("kpihub-pat")
+        self.pat_name, self.pat_secret = self.tokens.register_client("kpihub-pat")
         self.datasources: dict[str, tuple[str, bytes]] = {}
         self.uploads: dict[str, bytearray] = {}
         self.signed_out = 0
 
     def credentials(self) -> dict[str, Any]:
-        return {"site": self.site, "token_name": self.token_name, "token_secret": self.token_secret}
+        return {"site": self.site, "pat_name": self.pat_name, "pat_secret": self.pat_secret}
 
     def access_token(self, request: Request) -> str | None:
         return request.headers.get("x-tableau-auth")

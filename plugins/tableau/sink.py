@@ -41,8 +41,8 @@ class TableauCredentials(Sink.Credentials):
 
     documentation = "Tableau: My Account Settings > Personal Access Tokens (name and secret)"
 
-    token_name: str | None = None
-    token_secret: SecretStr | None = None
+    pat_name: str | None = None
+    pat_secret: SecretStr | None = None
 
 
 class HyperSink(Sink):
@@ -75,18 +75,18 @@ class HyperSink(Sink):
             raise ConfigError(f"the Tableau sink's directory {directory} is a file; name a folder")
         self._schemas = {s.name: s for s in schemas}
         if self.options.server_url and self.publisher is None:
-            name, secret = self.credentials.token_name, self.credentials.token_secret
+            name, secret = self.credentials.pat_name, self.credentials.pat_secret
             if not name or secret is None:
                 raise ConfigError(
-                    "publishing to Tableau needs a personal access token: add token_name and token_secret "
+                    "publishing to Tableau needs a personal access token: add pat_name and pat_secret "
                     "to the sink's credentials, or unset server_url"
                 )
             self.publisher = TableauPublisher(
                 self.options.server_url,
                 site=self.options.site,
                 project=self.options.project,
-                token_name=name,
-                token_secret=secret.get_secret_value(),
+                pat_name=name,
+                pat_secret=secret.get_secret_value(),
                 api_version=self.options.api_version,
                 chunk_bytes=self.options.chunk_bytes,
             )

@@ -144,3 +144,9 @@ def test_a_push_that_fails_names_the_table_and_exits_non_zero(sink_hub, seed, tm
     assert result.exit_code != 0
     assert isinstance(result.exception, SystemExit | None), repr(result.exception)
     assert "target database" in result.stderr or "target database" in result.stdout
+
+
+def test_the_sink_plugins_load_cleanly(sink_hub):
+    registry = sink_hub.registry
+    assert {"database", "powerbi", "tableau"} <= set(registry.sinks)
+    assert [p.error for p in registry.plugins if p.name in ("database", "powerbi", "tableau")] == [None] * 3

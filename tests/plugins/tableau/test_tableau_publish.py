@@ -18,7 +18,7 @@ SCHEMA = TableSchema("kpi_fact", {"id": "int", "metric_id": "str", "value": "flo
 def sink_for(origin, sim, tmp_path, *, secret=None, **options):
     return HyperSink(
         HyperSink.Options(directory=str(tmp_path / "extracts"), server_url=origin, site=sim.site, **options),
-        HyperSink.Credentials(token_name=sim.token_name, token_secret=secret or sim.token_secret),
+        HyperSink.Credentials(pat_name=sim.pat_name, pat_secret=secret or sim.pat_secret),
     )
 
 
