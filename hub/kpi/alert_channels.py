@@ -8,13 +8,17 @@ string).
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
 
 from sdk import ConfigError
+from sdk.http import Redactor
 
 from ..vault import Vault
 
@@ -71,10 +75,41 @@ def open_channels(vault: Vault, ciphertext: str | None, *, rule: str) -> list[st
     return urls
 
 
+def _parts(url: str) -> Iterator[str]:
+    """Every piece of a channel URL that may be a secret: credentials, tokens in host or path."""
+    split = urlsplit(url)
+    yield from (split.username or "", split.password or "", split.hostname or "")
+    yield from (unquote(p) for p in split.path.split("/"))
+    yield from (v for _, v in parse_qsl(split.query))
+
+
+class _Redacting(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor.text(record.getMessage()), ()
+        return True
+
+
+@contextmanager
+def _redacted_logs(urls: Sequence[str]) -> Iterator[None]:
+    """apprise logs the endpoints it posts to (tokens included) at debug level: mask them."""
+    logger = logging.getLogger("apprise")
+    guard = _Redacting(Redactor(part for url in urls for part in _parts(url)))
+    logger.addFilter(guard)
+    try:
+        yield
+    finally:
+        logger.removeFilter(guard)
+
+
 def deliver(urls: Sequence[str], *, title: str, body: str) -> bool:
     """Send one message to every channel; True only if every channel accepted it."""
     _loaded()
     sender = apprise.Apprise()
-    for url in urls:
-        sender.add(url)
-    return bool(sender.notify(title=title, body=body))
+    with _redacted_logs(urls):
+        for url in urls:
+            sender.add(url)
+        return bool(sender.notify(title=title, body=body))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -157,24 +158,26 @@ def test_a_rule_fires_once_per_breach_honours_its_cool_down_and_reaches_the_webh
 
 
 @SQLITE_ONLY
-def test_a_channel_that_is_down_keeps_the_alert(hub):
+def test_a_channel_that_is_down_keeps_the_alert_and_logs_no_secret(hub, caplog):
     store, vault = hub.ready_store, hub.vault
     with store.begin() as conn:
         _acos(conn, ensure_tenant(conn, "default"), {dt.date(2026, 4, 17): 0.9})
+    channels = [
+        f"json://ops:pa55-w0rd-x@127.0.0.1:{_closed_port()}/hook-t0ken-y",
+        "dingtalk://dd0123456789abcdef/",
+    ]
     add_rule(
         store,
         vault,
-        {
-            "name": "acos",
-            "metric_id": "acos",
-            "scope_type": "shop",
-            "threshold": 0.5,
-            "channels": [f"json://127.0.0.1:{_closed_port()}/hook"],
-        },
+        {"name": "acos", "metric_id": "acos", "scope_type": "shop", "threshold": 0.5, "channels": channels},
     )
+    caplog.set_level(logging.DEBUG)
     [alert] = evaluate_alerts(store, vault, now=T0)
     assert alert.delivery == "failed"
     assert [a["delivery"] for a in list_alerts(store)] == ["failed"]
+    assert "POST URL" in caplog.text  # apprise did log where it posted ...
+    for secret in ("pa55-w0rd-x", "hook-t0ken-y"):
+        assert secret not in caplog.text  # ... with every secret masked
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
