@@ -9,6 +9,7 @@ this one's bound was.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .source import ShopeeSource
 
 __all__ = ["AdsStream", "OrdersStream", "ReturnsStream"]
+
+log = logging.getLogger("kpihub.shopee")
 
 WINDOW = dt.timedelta(days=15)
 """The longest ``update_time`` range get_order_list and get_return_list take."""
@@ -48,6 +51,7 @@ DETAIL_FIELDS = ",".join(
 )
 """The optional detail fields the standard model needs: money, lines, times, cancellation, packages."""
 
+_DETAIL_ATTEMPTS = 3
 _NO_ESCROW = ("UNPAID", "CANCELLED", "IN_CANCEL", "PENDING", "INVOICE_PENDING")
 """Statuses without settlement (nothing paid, or nothing kept): no escrow detail to read."""
 
@@ -142,14 +146,24 @@ class OrdersStream(ShopeeStream):
         yield Checkpoint({"after": _epoch(before)})
 
     async def _details(self, shop_id: str, numbers: list[str]) -> list[RawRecord]:
-        detail = await self.get(
-            shop_id,
-            "/api/v2/order/get_order_detail",
-            {"order_sn_list": ",".join(numbers), "response_optional_fields": DETAIL_FIELDS},
-        )
-        orders = detail.get("order_list") or []
-        if sorted(o.get("order_sn") for o in orders) != sorted(numbers):
-            raise UpstreamUnavailable("get_order_detail answered for other orders than asked; read again")
+        asked = set(numbers)
+        for attempt in range(_DETAIL_ATTEMPTS):
+            detail = await self.get(
+                shop_id,
+                "/api/v2/order/get_order_detail",
+                {"order_sn_list": ",".join(numbers), "response_optional_fields": DETAIL_FIELDS},
+            )
+            orders = [o for o in detail.get("order_list") or [] if o.get("order_sn") in asked]
+            if len(orders) == len(asked):
+                break
+            # A page for other orders, or some missing: ask again. If Shopee keeps leaving some
+            # out, keep the others rather than stop the shop for good; the missing ones are
+            # named in the log and come back when they next change (or with --since).
+            if attempt == _DETAIL_ATTEMPTS - 1:
+                if not orders:
+                    raise UpstreamUnavailable("get_order_detail keeps answering for other orders than asked")
+                missing = sorted(asked - {o["order_sn"] for o in orders})
+                log.warning("shop %s: get_order_detail left out orders %s", shop_id, ", ".join(missing))
         # One call at a time per shop: calls in flight together would all meet a revoked token and
         # each spend a refresh; the app's budget is shared by the shops read concurrently anyway.
         by_number = {}
