@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from sdk import ConfigError, NotFound
 
@@ -388,20 +388,26 @@ def refresh_attainment(
                 )
                 refreshed.append(replace(t, actual_value=actual, attainment=reached, paced_attainment=pace))
         # Only the measured columns change; who set the target and when stays as it was.
-        for t in refreshed:
+        # One statement, executed with every row.
+        if refreshed:
+            key = ("metric_id", "grain", "period_start", "scope_type", "scope_id")
             conn.execute(
                 kpi_target.update()
-                .where(
-                    kpi_target.c.tenant_id == tid,
-                    kpi_target.c.metric_id == t.metric_id,
-                    kpi_target.c.grain == t.grain,
-                    kpi_target.c.period_start == t.period_start,
-                    kpi_target.c.scope_type == t.scope_type,
-                    kpi_target.c.scope_id == t.scope_id,
-                )
+                .where(kpi_target.c.tenant_id == tid, *(kpi_target.c[k] == bindparam(f"k_{k}") for k in key))
                 .values(
-                    actual_value=t.actual_value, attainment=t.attainment, paced_attainment=t.paced_attainment
-                )
+                    actual_value=bindparam("v_actual"),
+                    attainment=bindparam("v_attainment"),
+                    paced_attainment=bindparam("v_paced"),
+                ),
+                [
+                    {
+                        **{f"k_{k}": getattr(t, k) for k in key},
+                        "v_actual": t.actual_value,
+                        "v_attainment": t.attainment,
+                        "v_paced": t.paced_attainment,
+                    }
+                    for t in refreshed
+                ],
             )
         if publish:
             publish_sales_attainment(conn, tid, tenant, refreshed)
