@@ -4,11 +4,11 @@
   model, keys, incremental state, resume after a crash, retries and token refresh through the
   SDK, no secret in logs.
 - ``SinkKit``: push, idempotent re-push, full replace, an added column.
-- ``MetricsKit``: definitions that compile against the standard model, with units and
-  directions.
+- ``MetricsKit``: definitions that compile in the KPI engine, with units and directions.
 
-The source kit maps records with the hub's mapping engine, which it receives as the
-``kpihub_mapper`` fixture from the hub's pytest plugin: add ``pytest_plugins = ["hub.testing"]``
+The source kit maps records with the hub's mapping engine and the metrics kit compiles with
+the hub's KPI catalogue; the hub lends both as fixtures (``kpihub_mapper``,
+``kpihub_metric_compiler``) from its pytest plugin: add ``pytest_plugins = ["hub.testing"]``
 to the root ``conftest.py`` of your tests. This package imports pytest, so nothing in the
 SDK's runtime imports it.
 """
@@ -16,7 +16,7 @@ SDK's runtime imports it.
 from __future__ import annotations
 
 from .case import KitCase
-from .metrics_kit import MetricsKit, definition_problems
+from .metrics_kit import MetricCompiler, MetricsKit, definition_problems
 from .runner import KitRunner, RecordMapper, RunOutcome
 from .sink_kit import SinkKit
 from .source_checks import (
@@ -34,6 +34,7 @@ __all__ = [
     "SECRET_NAME",
     "KitCase",
     "KitRunner",
+    "MetricCompiler",
     "MetricsKit",
     "RecordMapper",
     "RunOutcome",

@@ -42,7 +42,7 @@ from .source_checks import (
     table_differences,
 )
 
-__all__ = ["SourceKit", "kit_mapper", "verdict"]
+__all__ = ["SourceKit", "kit_mapper", "lent", "verdict"]
 
 # 429s without Retry-After: simulators round Retry-After up to whole seconds, which would make
 # every kit run slow; the client's own back-off is what is being proven here.
@@ -59,16 +59,21 @@ def verdict(problems: list[str], heading: str) -> None:
         pytest.fail(f"{heading}:\n{listed}{more}", pytrace=False)
 
 
-def kit_mapper(request: pytest.FixtureRequest) -> RecordMapper:
-    """The hub's mapper, or a failure that says how to get it."""
+def lent(request: pytest.FixtureRequest, fixture: str) -> Any:
+    """A fixture the hub lends the kit (``hub.testing``), or a failure that says how to get it."""
     try:
-        mapper: RecordMapper = request.getfixturevalue("kpihub_mapper")
+        return request.getfixturevalue(fixture)
     except pytest.FixtureLookupError:
         pytest.fail(
-            'the source kit needs the hub\'s mapping engine: add `pytest_plugins = ["hub.testing"]` '
+            f'the kit needs the hub\'s {fixture!r}: add `pytest_plugins = ["hub.testing"]` '
             "to the conftest.py at the root of your tests",
             pytrace=False,
         )
+
+
+def kit_mapper(request: pytest.FixtureRequest) -> RecordMapper:
+    """The hub's mapping engine."""
+    mapper: RecordMapper = lent(request, "kpihub_mapper")
     return mapper
 
 
