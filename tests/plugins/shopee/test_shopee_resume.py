@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.connections import get_connection, open_source
-from hub.store.tables import sync_runs
+from hub.store.tables import connections, sync_runs
 from hub.sync import engine
 from plugins.shopee import ShopeeSource
 from plugins.shopee.signing import sign
@@ -188,3 +188,31 @@ def test_a_spent_daily_quota_pauses_the_connection_until_midnight_utc8(sqlite_hu
     with sqlite_hub.ready_store.begin() as conn:
         statuses = conn.execute(sa.select(sync_runs.c.status).order_by(sync_runs.c.id)).scalars().all()
     assert statuses[-3:] == [stopped.status, "skipped", "succeeded"]
+
+
+def test_kpihub_sync_says_when_a_paused_connection_resumes(sqlite_hub, kit):
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from sdk.simulator import running
+
+    world = kit.make_world(shops=1, days=6, seed=8)
+    sim = ShopeeSimulator(world, rate_limit=kit.FAST, daily_limit=15)
+    with running(sim) as origin:
+        sim_urls = sim.base_urls(origin)
+        names = kit.connect(sqlite_hub, sim, world)
+        info = get_connection(sqlite_hub.ready_store, names[0])
+        with sqlite_hub.ready_store.begin() as conn:
+            conn.execute(
+                sa.update(connections)
+                .where(connections.c.id == info.id)
+                .values(options={**info.options, "base_url": sim_urls["api"]})
+            )
+
+        first = CliRunner().invoke(app, ["sync", names[0]])
+        second = CliRunner().invoke(app, ["sync", names[0]])
+
+    assert first.exit_code == 1 and second.exit_code == 1
+    assert "Shopee answered error_limit" in first.stderr and "is paused until" in first.stderr
+    assert "skipped" in second.stdout and "is paused until" in second.stderr
+    assert "Traceback" not in first.output + second.output
