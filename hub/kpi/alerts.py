@@ -1,11 +1,11 @@
-"""Alert rules, their evaluation after each compute, and the alerts they raise.
+"""Evaluating alert rules after each compute, and the alerts they raise.
 
-A rule is a metric, a scope, a comparator, a threshold and a window → severity → channels (and
-optionally a work order). ``window`` is how many consecutive latest periods of the rule's
-grain must breach (``acos > 0.35`` for 3 days running). Two more kinds watch the data
-itself: ``stale_data`` (a connection whose newest data, from its sync runs' freshness, is
-older than ``threshold`` hours) and ``sync_failed`` (at least ``threshold`` failed runs in a
-row).
+Rules (``alert_rules.py``) name a metric, a scope, a comparator, a threshold and a window
+with a severity, channels and optionally a work order. ``window`` is how many consecutive
+latest periods of the rule's grain must breach (``acos > 0.35`` for 3 days running). Two
+more kinds watch the data itself: ``stale_data`` (a connection whose newest data, from its
+sync runs' freshness, is older than ``threshold`` hours) and ``sync_failed`` (at least
+``threshold`` failed runs in a row).
 
 One breach raises one alert: while a scope stays in breach its alert stays open and nothing
 more is sent; when it recovers the alert is resolved. A new breach raises a new alert only
@@ -17,31 +17,26 @@ Alerts are committed before they are delivered, and delivery (through apprise) r
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection, select, update
 
 from sdk import ConfigError, NotFound
 
 from ..connections import audit
-from ..errors import describe_validation
 from ..store import Store, inserted_id
 from ..store.kpi_tables import kpi_fact
 from ..store.management_tables import CONTRACT_VERSION, alert_rules, kpi_adjustments, kpi_alert, work_orders
 from ..store.tables import connections, sync_runs
 from ..vault import Vault
-from .alert_channels import check_channels, deliver, mask, open_channels, seal_channels
+from .alert_channels import deliver, open_channels
+from .alert_rules import COMPARATORS, AlertRule, add_rule, list_rules, rule_of
 from .target_periods import period_end
-from .targets import SCOPE_TYPES, known_tenant_id, tenant_id
+from .targets import known_tenant_id, tenant_id
 
 __all__ = [
-    "COMPARATORS",
-    "AlertRule",
     "RaisedAlert",
     "add_rule",
     "evaluate_alerts",
@@ -51,135 +46,7 @@ __all__ = [
     "set_work_order_status",
 ]
 
-COMPARATORS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 OPEN = ("open", "acknowledged")
-
-
-class AlertRule(BaseModel):
-    """An alert rule as an admin writes it (channels are apprise URLs, stored encrypted)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    kind: Literal["metric", "stale_data", "sync_failed"] = "metric"
-    metric_id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
-    scope_type: str | None = None
-    scope_id: str | None = Field(None, min_length=1, max_length=255)
-    grain: Literal["day", "week", "month", "quarter", "year"] = "day"
-    comparator: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
-    threshold: float
-    window: int = Field(1, ge=1, le=90, description="consecutive latest periods that must breach")
-    severity: Literal["info", "warning", "critical"] = "warning"
-    cooldown_minutes: int = Field(24 * 60, ge=0, le=60 * 24 * 90)
-    channels: list[str] = Field(default_factory=list, repr=False)
-    work_order: bool = False
-    assignee: str | None = Field(None, max_length=128)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AlertRule:
-        if self.kind == "metric":
-            if self.metric_id is None or self.scope_type is None:
-                raise ValueError("a metric rule names metric_id and scope_type")
-            if self.scope_type not in SCOPE_TYPES:
-                raise ValueError(f"scope_type {self.scope_type!r} is not one of {', '.join(SCOPE_TYPES)}")
-        else:
-            if self.metric_id is not None or self.scope_type not in (None, "connection"):
-                raise ValueError(
-                    f"a {self.kind} rule watches connections: give scope_id (a connection) or none"
-                )
-            if self.threshold <= 0:
-                unit = "hours" if self.kind == "stale_data" else "failed runs in a row"
-                raise ValueError(f"threshold must be more than 0 ({unit})")
-        return self
-
-
-def parse_rule(values: Any) -> AlertRule:
-    if not isinstance(values, dict):
-        raise ConfigError("an alert rule must be a mapping with name, metric_id, scope_type, threshold …")
-    try:
-        return AlertRule.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{path}: {why}" for path, why in describe_validation(exc))
-        raise ConfigError(f"invalid alert rule: {problems}") from None
-
-
-def add_rule(store: Store, vault: Vault, values: Any, *, tenant: str = "default", actor: str = "cli") -> int:
-    """Validate and store an alert rule, its channel URLs encrypted; returns its id."""
-    rule = values if isinstance(values, AlertRule) else parse_rule(values)
-    check_channels(rule.channels)
-    with store.begin() as conn:
-        tid = tenant_id(conn, tenant, create=True)
-        exists = conn.execute(
-            select(alert_rules.c.id).where(alert_rules.c.tenant_id == tid, alert_rules.c.name == rule.name)
-        ).first()
-        if exists:
-            raise ConfigError(f"an alert rule named {rule.name!r} already exists in tenant {tenant!r}")
-        rule_id = inserted_id(
-            conn.execute(
-                alert_rules.insert().values(
-                    tenant_id=tid,
-                    **rule.model_dump(exclude={"channels", "window"}),
-                    window_periods=rule.window,
-                    channels=seal_channels(vault, rule.channels),
-                    enabled=True,
-                    created_at=dt.datetime.now(dt.UTC),
-                )
-            )
-        )
-        audit(
-            conn,
-            actor=actor,
-            action="alert_rule.create",
-            target=rule.name,
-            detail={"kind": rule.kind, "channels": [mask(u) for u in rule.channels]},
-            tenant_id=tid,
-        )
-    return rule_id
-
-
-def _rule_of(row: Any, urls: list[str]) -> AlertRule:
-    return AlertRule(
-        name=row.name,
-        kind=row.kind,
-        metric_id=row.metric_id,
-        scope_type=row.scope_type,
-        scope_id=row.scope_id,
-        grain=row.grain or "day",
-        comparator=row.comparator or ">",
-        threshold=row.threshold,
-        window=row.window_periods,
-        severity=row.severity,
-        cooldown_minutes=row.cooldown_minutes,
-        channels=urls,
-        work_order=row.work_order,
-        assignee=row.assignee,
-    )
-
-
-def list_rules(store: Store, vault: Vault, *, tenant: str = "default") -> list[dict[str, Any]]:
-    """Every rule as shown to people: channels masked."""
-    with store.begin() as conn:
-        tid = known_tenant_id(conn, tenant)
-        if tid is None:
-            return []
-        rows = conn.execute(
-            select(alert_rules).where(alert_rules.c.tenant_id == tid).order_by(alert_rules.c.id)
-        )
-        shown = []
-        for row in rows:
-            rule = _rule_of(row, open_channels(vault, row.channels, rule=row.name))
-            public = rule.model_dump(exclude={"channels"})
-            shown.append(
-                {"id": row.id, **public, "channels": [mask(u) for u in rule.channels], "enabled": row.enabled}
-            )
-    return shown
 
 
 @dataclass(frozen=True)
@@ -328,7 +195,7 @@ def evaluate_alerts(
             .where(alert_rules.c.tenant_id == tid, alert_rules.c.enabled.is_(True))
             .order_by(alert_rules.c.id)
         ).all():
-            rule = _rule_of(row, [])
+            rule = rule_of(row, [])
             readings = (
                 _metric_readings(conn, tid, rule)
                 if rule.kind == "metric"
