@@ -87,6 +87,9 @@ class PipelineExecutor(BaseExecutor):  # type: ignore[misc]
             return events
 
         def done(future: concurrent.futures.Future[list[JobExecutionEvent]]) -> None:
+            if future.cancelled():  # never started: shut down before its turn
+                self._run_job_success(job.id, [])
+                return
             exc = future.exception()
             if exc is not None:
                 self._run_job_error(job.id, exc, exc.__traceback__)
@@ -96,7 +99,8 @@ class PipelineExecutor(BaseExecutor):  # type: ignore[misc]
         self._pool.submit(call).add_done_callback(done)
 
     def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait)
+        # Runs already going finish (each commits page by page); queued ones do not start.
+        self._pool.shutdown(wait, cancel_futures=True)
 
 
 class HubScheduler:
