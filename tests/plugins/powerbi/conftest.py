@@ -14,8 +14,8 @@ def powerbi():
     """``powerbi(**simulator_options)`` -> (simulator, make_sink(**options)), served on loopback."""
     started = []
 
-    def start(**kwargs):
-        sim = PowerBISimulator(**kwargs)
+    def start(simulator_class=PowerBISimulator, **kwargs):
+        sim = simulator_class(**kwargs)
         context = running(sim)
         origin = context.__enter__()
         started.append(context)
