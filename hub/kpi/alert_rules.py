@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from sdk import ConfigError
+from sdk import ConfigError, NotFound
 
 from ..connections import audit
 from ..errors import describe_validation
@@ -25,7 +25,7 @@ from ..vault import Vault
 from .alert_channels import check_channels, mask, open_channels, seal_channels
 from .targets import SCOPE_TYPES, known_tenant_id, tenant_id
 
-__all__ = ["COMPARATORS", "AlertRule", "add_rule", "list_rules", "parse_rule", "rule_of"]
+__all__ = ["COMPARATORS", "AlertRule", "add_rule", "list_rules", "parse_rule", "rule_of", "update_rule"]
 
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -156,3 +156,36 @@ def list_rules(store: Store, vault: Vault, *, tenant: str = "default") -> list[d
                 {"id": row.id, **public, "channels": [mask(u) for u in rule.channels], "enabled": row.enabled}
             )
     return shown
+
+
+def update_rule(
+    store: Store,
+    vault: Vault,
+    name: str,
+    *,
+    channels: list[str] | None = None,
+    enabled: bool | None = None,
+    tenant: str = "default",
+    actor: str = "cli",
+) -> None:
+    """Point a rule at new channels (stored encrypted) and/or switch it on or off, audited."""
+    values: dict[str, Any] = {}
+    if channels is not None:
+        values["channels"] = seal_channels(vault, check_channels(channels))
+    if enabled is not None:
+        values["enabled"] = enabled
+    if not values:
+        raise ConfigError("say what to change: channels or enabled")
+    with store.begin() as conn:
+        tid = tenant_id(conn, tenant)
+        done = conn.execute(
+            alert_rules.update()
+            .where(alert_rules.c.tenant_id == tid, alert_rules.c.name == name)
+            .values(**values)
+        )
+        if done.rowcount != 1:
+            raise NotFound(f"no alert rule named {name!r} in tenant {tenant!r}")
+        detail: dict[str, Any] = {"enabled": enabled}
+        if channels is not None:
+            detail["channels"] = [mask(u) for u in channels]
+        audit(conn, actor=actor, action="alert_rule.update", target=name, detail=detail, tenant_id=tid)

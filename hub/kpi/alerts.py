@@ -32,7 +32,7 @@ from ..store.management_tables import CONTRACT_VERSION, alert_rules, kpi_adjustm
 from ..store.tables import connections, sync_runs
 from ..vault import Vault
 from .alert_channels import deliver, open_channels
-from .alert_rules import COMPARATORS, AlertRule, add_rule, list_rules, rule_of
+from .alert_rules import COMPARATORS, AlertRule, add_rule, list_rules, rule_of, update_rule
 from .target_periods import period_end
 from .targets import known_tenant_id, tenant_id
 
@@ -44,6 +44,7 @@ __all__ = [
     "list_rules",
     "set_alert_status",
     "set_work_order_status",
+    "update_rule",
 ]
 
 OPEN = ("open", "acknowledged")

@@ -319,3 +319,31 @@ def test_after_compute_refreshes_targets_scores_and_alerts_in_one_call(hub, rece
     assert run.targets == 1
     assert run.scorecard_rows == 2  # P1's card for April and for Q2
     assert [a.delivery for a in run.alerts] == ["sent"]
+
+
+@SQLITE_ONLY
+def test_a_rule_can_be_repointed_and_switched_off(hub, receiver):
+    from hub.kpi.alerts import update_rule
+
+    store, vault = hub.ready_store, hub.vault
+    with store.begin() as conn:
+        _acos(conn, ensure_tenant(conn, "default"), {dt.date(2026, 4, 17): 0.9})
+    add_rule(
+        store,
+        vault,
+        {
+            "name": "acos",
+            "metric_id": "acos",
+            "scope_type": "shop",
+            "threshold": 0.5,
+            "channels": [f"json://127.0.0.1:{receiver.port}/old"],
+        },
+    )
+    update_rule(store, vault, "acos", enabled=False)
+    assert evaluate_alerts(store, vault, now=T0) == []
+    update_rule(store, vault, "acos", enabled=True, channels=[f"json://127.0.0.1:{receiver.port}/new"])
+    [alert] = evaluate_alerts(store, vault, now=T0)
+    assert alert.delivery == "sent"
+    assert [path for path, _ in receiver.messages] == ["/new"]
+    with pytest.raises(ConfigError, match="no alert rule named 'nope'"):
+        update_rule(store, vault, "nope", enabled=False)
