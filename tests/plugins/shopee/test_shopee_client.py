@@ -338,3 +338,39 @@ def test_kpihub_simulate_shopee_serves_the_connector_on_loopback():
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_a_spent_quota_is_not_retried_within_the_call():
+    """The SDK client retries transient errors, but not ``QuotaExhausted``: it will not pass soon."""
+    calls = []
+
+    def handler(request):
+        calls.append(request.url.path)
+        return httpx.Response(403, json={"error": "error_limit", "message": "daily limit reached"})
+
+    async def run():
+        auth = ShopAuth(
+            partner_id=1,
+            partner_key="key",
+            shop_id="9",
+            refresh_token="r0",
+            access_token="a0",
+            expires_at=time.time() + 3600,
+            persist=None,  # type: ignore[arg-type]
+        )
+        api = shop_client(
+            "http://shopee.test",
+            auth,
+            rate_limit=1000,
+            transport=httpx.MockTransport(handler),
+            budgets=RateBudgets(),
+        )
+        try:
+            await api.request("GET", "/api/v2/order/get_order_list", endpoint="orders")
+        finally:
+            await api.aclose()
+
+    with pytest.raises(QuotaExhausted) as raised:
+        asyncio.run(run())
+    assert calls == ["/api/v2/order/get_order_list"], "one call, no retry"
+    assert raised.value.retry_after and raised.value.retry_after > 0
