@@ -197,7 +197,7 @@ def test_a_429_is_waited_out_and_rows_land_once_but_an_unknown_outcome_ends_the_
     async def scenario():
         try:
             await sink.prepare([DIM])
-            sim.faults = FaultPlan(seed=5, rates={FaultKind.SERVER_503: 0.3})
+            sim.faults = FaultPlan(seed=5, rates={FaultKind.SERVER_503: 1.0})
             await sink.push(TableBatch("dim_metric", DIM.columns, DIM.key, iter(rows)), full=False)
         finally:
             await sink.aclose()
