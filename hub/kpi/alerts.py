@@ -11,7 +11,8 @@ One breach raises one alert: while a scope stays in breach its alert stays open 
 more is sent; when it recovers the alert is resolved. A new breach raises a new alert only
 after the rule's cool-down since the last one, so a flapping value does not flood anyone.
 Alerts are committed before they are delivered, and delivery (through apprise) records
-``sent`` or ``failed`` on the alert; a channel that is down never loses the alert.
+``sent`` or ``failed`` on the alert; an open alert whose delivery failed is sent again at the
+next evaluation, so a channel that is down never loses an alert.
 """
 
 from __future__ import annotations
@@ -99,6 +100,14 @@ def _metric_readings(conn: Connection, tid: int, rule: AlertRule) -> list[Readin
     return readings
 
 
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None  # freshness written by an older or foreign run: not a time we can use
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _connection_readings(conn: Connection, tid: int, rule: AlertRule, now: dt.datetime) -> list[Reading]:
     query = select(connections.c.id, connections.c.name).where(
         connections.c.tenant_id == tid, connections.c.status == "active"
@@ -121,12 +130,12 @@ def _connection_readings(conn: Connection, tid: int, rule: AlertRule, now: dt.da
             readings.append(Reading("connection", name, float(failed), failed >= rule.threshold))
             continue
         times = [
-            dt.datetime.fromisoformat(value)
+            _parse_time(value)
             for status, freshness in runs
             if status in ("succeeded", "partial")
             for value in (freshness or {}).values()
         ]
-        newest = max((t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times), default=None)
+        newest = max((t for t in times if t is not None), default=None)
         age = None if newest is None else (now - newest).total_seconds() / 3600
         readings.append(Reading("connection", name, age, age is None or age > rule.threshold))
     return readings
@@ -184,13 +193,36 @@ def _message(rule: AlertRule, reading: Reading) -> str:
 def evaluate_alerts(
     store: Store, vault: Vault, *, tenant: str = "default", now: dt.datetime | None = None
 ) -> list[RaisedAlert]:
-    """Evaluate every enabled rule; raise, resolve and deliver alerts. Call after each compute."""
+    """Evaluate every enabled rule; raise, resolve and deliver alerts. Call after each compute.
+
+    Returns the alerts raised now. Open alerts whose delivery failed (or was cut off) earlier
+    are sent again to their rule's current channels, so an outage loses no alert.
+    """
     now = now or dt.datetime.now(dt.UTC)
-    raised: list[tuple[RaisedAlert, list[str], str]] = []
+    raised: list[RaisedAlert] = []
+    outbox: list[tuple[RaisedAlert, list[str]]] = []
     with store.begin() as conn:
         tid = known_tenant_id(conn, tenant)
         if tid is None:
             return []
+        for row in _undelivered(conn, tid):
+            urls = open_channels(vault, row.channels, rule=row.rule)
+            outbox.append(
+                (
+                    RaisedAlert(
+                        row.alert_id,
+                        row.rule,
+                        row.scope_type,
+                        row.scope_id,
+                        row.value,
+                        row.severity,
+                        row.message,
+                        row.delivery,
+                        row.work_order_id,
+                    ),
+                    urls,
+                )
+            )
         for row in conn.execute(
             select(alert_rules)
             .where(alert_rules.c.tenant_id == tid, alert_rules.c.enabled.is_(True))
@@ -205,22 +237,41 @@ def evaluate_alerts(
             for reading in readings:
                 alert = _track(conn, tid, row.id, rule, reading, now)
                 if alert is not None:
-                    raised.append((alert, open_channels(vault, row.channels, rule=row.name), rule.severity))
-    delivered = []
-    for alert, urls, severity in raised:
-        status = "none"
-        if urls:
-            title = f"[{severity}] kpihub alert {alert.rule}"
-            body = f"{alert.message}\nalert {alert.alert_id}" + (
-                f", work order {alert.work_order_id}" if alert.work_order_id else ""
+                    raised.append(alert)
+                    outbox.append((alert, open_channels(vault, row.channels, rule=row.name)))
+    sent = {alert.alert_id: _send(store, alert, urls) for alert, urls in outbox}
+    return [RaisedAlert(**{**alert.__dict__, "delivery": sent[alert.alert_id]}) for alert in raised]
+
+
+def _undelivered(conn: Connection, tid: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(kpi_alert, alert_rules.c.name.label("rule"), alert_rules.c.channels)
+            .join(alert_rules, alert_rules.c.id == kpi_alert.c.rule_id)
+            .where(
+                kpi_alert.c.tenant_id == tid,
+                kpi_alert.c.status == "open",
+                kpi_alert.c.delivery.in_(("pending", "failed")),
             )
-            status = "sent" if deliver(urls, title=title, body=body) else "failed"
-        with store.begin() as conn:
-            conn.execute(
-                update(kpi_alert).where(kpi_alert.c.alert_id == alert.alert_id).values(delivery=status)
-            )
-        delivered.append(RaisedAlert(**{**alert.__dict__, "delivery": status}))
-    return delivered
+            .order_by(kpi_alert.c.alert_id)
+        ).all()
+    )
+
+
+def _send(store: Store, alert: RaisedAlert, urls: list[str]) -> str:
+    """Deliver one alert to its channels and record how it went: sent, failed or none."""
+    status = "none"
+    if urls:
+        title = f"[{alert.severity}] kpihub alert {alert.rule}"
+        order = f", work order {alert.work_order_id}" if alert.work_order_id else ""
+        status = (
+            "sent"
+            if deliver(urls, title=title, body=f"{alert.message}\nalert {alert.alert_id}{order}")
+            else "failed"
+        )
+    with store.begin() as conn:
+        conn.execute(update(kpi_alert).where(kpi_alert.c.alert_id == alert.alert_id).values(delivery=status))
+    return status
 
 
 def _track(

@@ -158,7 +158,9 @@ def test_a_rule_fires_once_per_breach_honours_its_cool_down_and_reaches_the_webh
 
 
 @SQLITE_ONLY
-def test_a_channel_that_is_down_keeps_the_alert_and_logs_no_secret(hub, caplog):
+def test_a_channel_that_is_down_keeps_the_alert_logs_no_secret_and_is_retried(hub, caplog, receiver):
+    from hub.kpi.alerts import update_rule
+
     store, vault = hub.ready_store, hub.vault
     with store.begin() as conn:
         _acos(conn, ensure_tenant(conn, "default"), {dt.date(2026, 4, 17): 0.9})
@@ -178,6 +180,14 @@ def test_a_channel_that_is_down_keeps_the_alert_and_logs_no_secret(hub, caplog):
     assert "POST URL" in caplog.text  # apprise did log where it posted ...
     for secret in ("pa55-w0rd-x", "hook-t0ken-y"):
         assert secret not in caplog.text  # ... with every secret masked
+    # The channel is back (here: re-pointed to a live webhook): the open alert is sent, once.
+    update_rule(store, vault, "acos", channels=[f"json://127.0.0.1:{receiver.port}/back"])
+    assert evaluate_alerts(store, vault, now=T0 + dt.timedelta(minutes=5)) == []
+    assert [a["delivery"] for a in list_alerts(store)] == ["sent"]
+    assert len(receiver.messages) == 1
+    assert f"alert {alert.alert_id}" in receiver.messages[0][1]["message"]
+    evaluate_alerts(store, vault, now=T0 + dt.timedelta(minutes=10))
+    assert len(receiver.messages) == 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
