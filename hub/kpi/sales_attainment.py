@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
 from ..store import upsert
 from ..store.kpi_tables import CONTRACT_VERSION, dim_metric, kpi_fact
 from .basis import current_basis
+from .target_periods import TARGET_GRAINS
 
 if TYPE_CHECKING:
     from .targets import Target
@@ -47,53 +48,78 @@ def sales_basis(conn: Connection, tid: int) -> str:
     return str(chosen) if chosen in ("net_sales", "gmv") else "net_sales"
 
 
+def _key(row: Any) -> tuple[str, dt.date, str, str]:
+    return (row.grain, row.period_start, row.scope_type, row.scope_id)
+
+
 def publish_sales_attainment(conn: Connection, tid: int, tenant: str, targets: Sequence[Target]) -> int:
-    """Replace the tenant's ``sales_attainment`` facts with those of ``targets``; return how many."""
+    """Make the tenant's ``sales_attainment`` facts those of ``targets``; return how many changed.
+
+    Unchanged rows keep their ``computed_at``, so sinks (which push what changed since their
+    watermark) do not push them again; rows whose target is gone are deleted.
+    """
     basis = sales_basis(conn, tid)
     version = current_basis(conn, tid).version
-    conn.execute(delete(kpi_fact).where(kpi_fact.c.tenant_id == tid, kpi_fact.c.metric_id == METRIC_ID))
     upsert(conn, dim_metric, [DIM_METRIC])
+    columns = (kpi_fact.c.grain, kpi_fact.c.period_start, kpi_fact.c.scope_type, kpi_fact.c.scope_id)
+    measured = (kpi_fact.c.platform, kpi_fact.c.shop_id, kpi_fact.c.currency, kpi_fact.c.basis_version)
     sources = {
-        (r.grain, r.period_start, r.scope_type, r.scope_id): r
+        _key(r): r
         for r in conn.execute(
-            select(
-                kpi_fact.c.grain,
-                kpi_fact.c.period_start,
-                kpi_fact.c.scope_type,
-                kpi_fact.c.scope_id,
-                kpi_fact.c.platform,
-                kpi_fact.c.shop_id,
-                kpi_fact.c.currency,
-                kpi_fact.c.basis_version,
-            ).where(kpi_fact.c.tenant_id == tid, kpi_fact.c.metric_id == basis)
+            select(*columns, *measured).where(
+                kpi_fact.c.tenant_id == tid,
+                kpi_fact.c.metric_id == basis,
+                kpi_fact.c.grain.in_(TARGET_GRAINS),
+            )
+        )
+    }
+    existing = {
+        _key(r): tuple(r)[4:]
+        for r in conn.execute(
+            select(*columns, kpi_fact.c.value, kpi_fact.c.numerator, kpi_fact.c.denominator, *measured).where(
+                kpi_fact.c.tenant_id == tid, kpi_fact.c.metric_id == METRIC_ID
+            )
         )
     }
     now = dt.datetime.now(dt.UTC)
-    rows = []
+    wanted: dict[tuple[str, dt.date, str, str], dict[str, Any]] = {}
     for t in targets:
         # The tenant's scope id in kpi_fact is its name; a category under a shop has no fact row.
         if t.metric_id != basis or "/" in t.scope_id:
             continue
         scope_id = tenant if t.scope_type == "tenant" else t.scope_id
-        source = sources.get((t.grain, t.period_start, t.scope_type, scope_id))
-        rows.append(
-            {
-                "tenant_id": tid,
-                "metric_id": METRIC_ID,
-                "grain": t.grain,
-                "period_start": t.period_start,
-                "scope_type": t.scope_type,
-                "scope_id": scope_id,
-                "platform": source.platform if source else None,
-                "shop_id": source.shop_id if source else None,
-                "value": t.attainment,
-                "numerator": t.actual_value,
-                "denominator": float(t.target_value),
-                "unit": "ratio",
-                "currency": source.currency if source else None,
-                "basis_version": source.basis_version if source else version,
-                "computed_at": now,
-                "contract_version": CONTRACT_VERSION,
-            }
+        key = (t.grain, t.period_start, t.scope_type, scope_id)
+        source = sources.get(key)
+        wanted[key] = {
+            "tenant_id": tid,
+            "metric_id": METRIC_ID,
+            "grain": t.grain,
+            "period_start": t.period_start,
+            "scope_type": t.scope_type,
+            "scope_id": scope_id,
+            "value": t.attainment,
+            "numerator": t.actual_value,
+            "denominator": float(t.target_value),
+            "platform": source.platform if source else None,
+            "shop_id": source.shop_id if source else None,
+            "currency": source.currency if source else None,
+            "basis_version": source.basis_version if source else version,
+            "unit": "ratio",
+            "computed_at": now,
+            "contract_version": CONTRACT_VERSION,
+        }
+    fields = ("value", "numerator", "denominator", "platform", "shop_id", "currency", "basis_version")
+    changed = [row for key, row in wanted.items() if existing.get(key) != tuple(row[f] for f in fields)]
+    gone = [key for key in existing if key not in wanted]
+    for grain, start, scope_type, scope_id in gone:
+        conn.execute(
+            delete(kpi_fact).where(
+                kpi_fact.c.tenant_id == tid,
+                kpi_fact.c.metric_id == METRIC_ID,
+                kpi_fact.c.grain == grain,
+                kpi_fact.c.period_start == start,
+                kpi_fact.c.scope_type == scope_type,
+                kpi_fact.c.scope_id == scope_id,
+            )
         )
-    return upsert(conn, kpi_fact, rows)
+    return upsert(conn, kpi_fact, changed) + len(gone)

@@ -165,7 +165,6 @@ def test_attainment_and_pace_follow_direction_and_missing_values_stay_null(store
     assert (zero.target_value, zero.attainment, zero.paced_attainment) == (0, None, None)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sales_attainment_is_published_where_a_sales_target_exists(store, facts):
     import sqlalchemy as sa
 
@@ -228,3 +227,28 @@ def test_sales_attainment_is_published_where_a_sales_target_exists(store, facts)
         ("person", "P1"): (pytest.approx(0.8), 8_000.0, 10_000.0),
         ("tenant", "default"): (pytest.approx(1.25), 50_000.0, 40_000.0),
     }
+
+    # Refreshing again changes nothing, so sinks have nothing new to push; a new target does.
+    def stamps():
+        with store.begin() as conn:
+            query = sa.select(kpi_fact.c.scope_id, kpi_fact.c.computed_at, kpi_fact.c.denominator)
+            return {
+                r.scope_id: r for r in conn.execute(query.where(kpi_fact.c.metric_id == "sales_attainment"))
+            }
+
+    before = stamps()
+    refresh_attainment(store, as_of=dt.date(2026, 4, 30))
+    assert stamps() == before
+    set_target(
+        store,
+        metric_id="net_sales",
+        grain="month",
+        period="2026-04",
+        scope_type="person",
+        scope_id="P1",
+        value=16_000,
+    )
+    refresh_attainment(store, as_of=dt.date(2026, 4, 30))
+    after = stamps()
+    assert after["default"] == before["default"]
+    assert after["P1"].denominator == 16_000.0 and after["P1"].computed_at > before["P1"].computed_at
