@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Coroutine, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ..options import secret_field_names
 from ..sink import Sink, TableBatch, TableSchema
@@ -23,6 +24,9 @@ from .source_checks import SECRET_NAME
 from .source_kit import verdict
 
 __all__ = ["SinkKit", "sample_rows", "sample_schema"]
+
+T = TypeVar("T")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 TABLE = "kit_fact"
 COLUMNS = {
@@ -72,6 +76,8 @@ def _normal(value: Any) -> Any:
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and _TIMESTAMP.match(value):  # a target that holds JSON text
+        return _normal(dt.datetime.fromisoformat(value))
     return str(value)
 
 
@@ -101,7 +107,7 @@ class SinkKit:
             await sink.prepare([schema])
             return await sink.push(TableBatch(TABLE, schema.columns, KEY, rows, total=len(rows)), full=full)
 
-        return asyncio.run(push())
+        return self._await(push())
 
     def _compare(self, sink: Sink, rows: list[dict[str, Any]], what: str) -> list[str]:
         columns = list(rows[0])
@@ -116,13 +122,25 @@ class SinkKit:
             elif got[key] != row:
                 diff = {c: (v, got[key].get(c)) for c, v in row.items() if got[key].get(c) != v}
                 problems.append(f"{what}: row {key} differs (expected, got): {diff}")
-        counted = asyncio.run(sink.count(TABLE))
+        counted = self._await(sink.count(TABLE))
         if counted is not None and counted != len(held):
             problems.append(f"{what}: count() says {counted} rows, the target holds {len(held)}")
         return problems
 
+    def _await(self, awaitable: Coroutine[Any, Any, T]) -> T:
+        # One event loop per test, as in one hub push: a sink may keep clients bound to it.
+        loop = self.__dict__.get("_kit_loop")
+        if loop is None or loop.is_closed():
+            loop = self.__dict__["_kit_loop"] = asyncio.new_event_loop()
+        return loop.run_until_complete(awaitable)
+
     def _close(self, sink: Sink) -> None:
-        asyncio.run(sink.aclose())
+        try:
+            self._await(sink.aclose())
+        finally:
+            loop = self.__dict__.pop("_kit_loop")
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     def test_options_refuse_unknown_keys_and_secrets_are_marked(self, tmp_path: Path) -> None:
         sink = self.make_sink(tmp_path)

@@ -25,5 +25,5 @@ class TestPowerBIContract(SinkKit):
         rows = self.sim.rows(sink.options.dataset, table)
         for row in rows:  # Power BI holds a date as a datetime at midnight
             if isinstance(row.get("period_start"), str):
-                row["period_start"] = dt.date.fromisoformat(row["period_start"][:10])
+                row["period_start"] = dt.datetime.fromisoformat(row["period_start"]).date()
         return rows
