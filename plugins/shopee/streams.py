@@ -90,9 +90,9 @@ class ShopeeStream(Stream):
 
     async def get(self, shop_id: str, path: str, params: dict[str, Any]) -> Any:
         """One signed GET; the answer's ``response`` object (errors are raised by the client)."""
-        _, body = await self.source.client(shop_id).request(
-            "GET", path, endpoint=path.rsplit("/", 2)[-2] + "." + path.rsplit("/", 1)[-1], params=params
-        )
+        # Budgets are per API, named as the simulator and the docs do: "order.get_order_list".
+        api = path.removeprefix("/api/v2/").replace("/", ".")
+        _, body = await self.source.client(shop_id).request("GET", path, endpoint=api, params=params)
         response = body.get("response") if isinstance(body, dict) else None
         if response is None:
             raise UpstreamUnavailable(f"{path}: the answer has no response")
