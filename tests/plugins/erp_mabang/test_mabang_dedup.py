@@ -136,6 +136,7 @@ def test_an_order_from_both_lands_once_with_each_side_winning_its_columns(mabang
     assert_merged(mabang_hub, both)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_client_override_of_the_rule_changes_the_outcome(mabang_hub, both):
     hub = mabang_hub
     info = get_connection(hub.ready_store, "mabang")

@@ -164,25 +164,25 @@ def test_unmapped_shops_are_named_in_a_warning_and_not_read(mabang_hub, caplog):
     assert sim.app_secret not in caplog.text
 
 
+BAD_OPTIONS = [
+    ({"shops": {}}, "shops"),
+    ({"shops": {"1": {"platform": "amazon"}}}, "shop_id"),
+    ({"max_rows": 5000}, "max_rows"),
+    ({"api_version": "v2"}, "api_version"),
+]
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    ("change", "words"),
-    [
-        ({"shops": {}}, "shops"),
-        ({"shops": {"1": {"platform": "amazon"}}}, "shop_id"),
-        ({"max_rows": 5000}, "max_rows"),
-        ({"api_version": "v2"}, "api_version"),
-    ],
-)
-def test_bad_options_are_refused_naming_the_field(mabang_hub, change, words):
+def test_bad_options_are_refused_naming_the_field(mabang_hub):
     sim = MabangSimulator(make_world(days=1, skus=2))
-    with pytest.raises(ConfigError, match=words):
-        add_connection(
-            mabang_hub.ready_store,
-            mabang_hub.vault,
-            mabang_hub.registry,
-            name="bad",
-            plugin="erp_mabang",
-            options={**mabang_options(sim), **change},
-            credentials={"app_key": "1", "app_secret": "s"},
-        )
+    for change, words in BAD_OPTIONS:
+        with pytest.raises(ConfigError, match=words):
+            add_connection(
+                mabang_hub.ready_store,
+                mabang_hub.vault,
+                mabang_hub.registry,
+                name="bad",
+                plugin="erp_mabang",
+                options={**mabang_options(sim), **change},
+                credentials={"app_key": "1", "app_secret": "s"},
+            )
