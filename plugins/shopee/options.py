@@ -39,12 +39,15 @@ class ShopeeOptions(Source.Options):
     @field_validator("shops")
     @classmethod
     def _known_shops(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
         bad_ids = sorted(shop for shop in value if not shop.isdigit())
         if bad_ids:
-            raise ValueError(f"shop ids are numbers, not {bad_ids}")
+            problems.append(f"shop ids are numbers, not {bad_ids}")
         unknown = sorted({code for code in value.values() if code.upper() not in REGIONS})
         if unknown:
-            raise ValueError(f"unknown regions {unknown}; known: {sorted(REGIONS)}")
+            problems.append(f"unknown regions {unknown}; known: {sorted(REGIONS)}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return {shop: code.upper() for shop, code in value.items()}
 
     def url(self) -> str:
