@@ -10,6 +10,8 @@ from .source import ShopeeSource
 
 __all__ = ["ShopeeSource", "register_sources"]
 __version__ = "1.0.0"
+__sdk_version__ = "1.0.0"
+"""The kpihub SDK this plugin was built with."""
 
 
 @hookimpl
