@@ -130,6 +130,9 @@ def test_killed_between_a_token_refresh_and_its_use(sqlite_hub, kit):
     assert len(spent) == 1, "the refreshed shop's new refresh token was saved before anything else"
     [shop] = spent
     assert _refresh_directly(sim, shop, original[shop])["error"] == "error_auth", "the old one is spent"
+    with sqlite_hub.ready_store.begin() as conn:
+        stored_row = str(conn.execute(sa.select(connections.c.credentials)).scalar_one())
+    assert kept[shop] not in stored_row and sim.partner_key not in stored_row, "kept encrypted"
 
     [resumed] = kit.sync_all(sqlite_hub, sim, names)
     assert resumed.status == "succeeded", resumed.errors
