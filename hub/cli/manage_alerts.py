@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sdk import ConfigError
+
 from ..kpi.alerts import (
     add_rule,
     evaluate_alerts,
@@ -14,6 +16,7 @@ from ..kpi.alerts import (
     list_rules,
     set_alert_status,
     set_work_order_status,
+    update_rule,
 )
 from .app import TenantOption, app, console, guarded, hub_context
 from .files import read_structured
@@ -42,6 +45,31 @@ def rule_add(
     finally:
         ctx.close()
     console.print(f"added alert rule {rule_id}")
+
+
+@rules.command("set")
+@guarded
+def rule_set(
+    name: Annotated[str, typer.Argument(help="The rule's name.")],
+    enabled: Annotated[bool | None, typer.Option("--on/--off", help="Switch the rule on or off.")] = None,
+    channels: Annotated[
+        str | None, typer.Option("--channels", help="JSON/YAML file with a list of apprise URLs (secrets).")
+    ] = None,
+    tenant: TenantOption = "default",
+    actor: Actor = "cli",
+) -> None:
+    """Switch a rule on or off, or point it at new channels (read from a file, stored encrypted)."""
+    urls = read_structured(channels, "channels") if channels else None
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
+        raise ConfigError("the channels file must hold a list of apprise URLs")
+    ctx = hub_context()
+    try:
+        update_rule(
+            ctx.ready_store, ctx.vault, name, channels=urls, enabled=enabled, tenant=tenant, actor=actor
+        )
+    finally:
+        ctx.close()
+    console.print(f"alert rule {name} updated")
 
 
 @rules.command("list")
