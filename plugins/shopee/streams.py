@@ -98,6 +98,16 @@ class ShopeeStream(Stream):
             raise UpstreamUnavailable(f"{path}: the answer has no response")
         return response
 
+    async def get_one(
+        self, shop_id: str, path: str, params: dict[str, Any], key: str, wanted: str
+    ) -> dict[str, Any]:
+        """A detail answer that must be about ``wanted``; one about something else is asked again."""
+        for _ in range(_DETAIL_ATTEMPTS):
+            found: dict[str, Any] = await self.get(shop_id, path, params)
+            if str(found.get(key)) == str(wanted):
+                return found
+        raise UpstreamUnavailable(f"{path} for {key} {wanted} keeps answering about something else")
+
     def bounds(self, state: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
         after = _moment(state["after"]) if state.get("after") else self.start()
         before = _moment(state["before"]) if state.get("before") else dt.datetime.now(dt.UTC) - _LAG
@@ -173,12 +183,9 @@ class OrdersStream(ShopeeStream):
         return [{**order, "escrow": by_number.get(order["order_sn"])} for order in orders]
 
     async def _escrow(self, shop_id: str, order_sn: str) -> dict[str, Any]:
-        escrow: dict[str, Any] = await self.get(
-            shop_id, "/api/v2/payment/get_escrow_detail", {"order_sn": order_sn}
+        return await self.get_one(
+            shop_id, "/api/v2/payment/get_escrow_detail", {"order_sn": order_sn}, "order_sn", order_sn
         )
-        if escrow.get("order_sn") != order_sn:
-            raise UpstreamUnavailable(f"get_escrow_detail for {order_sn} answered for another order")
-        return escrow
 
 
 class ReturnsStream(ShopeeStream):
@@ -218,12 +225,9 @@ class ReturnsStream(ShopeeStream):
         yield Checkpoint({"after": _epoch(before)})
 
     async def _detail(self, shop_id: str, return_sn: str) -> RawRecord:
-        detail: dict[str, Any] = await self.get(
-            shop_id, "/api/v2/returns/get_return_detail", {"return_sn": return_sn}
+        return await self.get_one(
+            shop_id, "/api/v2/returns/get_return_detail", {"return_sn": return_sn}, "return_sn", return_sn
         )
-        if str(detail.get("return_sn")) != str(return_sn):
-            raise UpstreamUnavailable(f"get_return_detail for {return_sn} answered for another return")
-        return detail
 
 
 class AdsStream(ShopeeStream):
