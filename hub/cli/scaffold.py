@@ -78,4 +78,5 @@ def new_plugin(
     target = directory or Path.cwd() / f"kpihub-{name.replace('_', '-')}"
     generate(name, kind, auth, target)
     console.print(f"created {target}")
-    console.print(f"next: cd {target} && pip install -e . && kpihub plugins && pytest", highlight=False)
+    steps = f"cd {target} && pip install -e '.[test]' && kpihub plugins && pytest"
+    console.print(f"next: {steps}", highlight=False, markup=False)
