@@ -13,7 +13,8 @@ with ``{"code", "message", "data"}``; failures are HTTP 200 with another ``code`
   ``1001``, a ``timestamp`` more than 10 minutes off is ``1002``; a body that is not JSON, a
   missing field, an unknown API, a bad window, ``maxRows`` outside 1-1000 or a cursor from
   another query is ``400``; an unknown ``version`` is ``404``.
-- A rate limit on the gateway (``LIMIT``: 20/s, burst 20) answers ``429`` in the body.
+- A rate limit on the gateway (``LIMIT``: 20/s, burst 20, on the simulated clock: ``time_scale``
+  10 allows 200/s) answers ``429`` in the body.
 - Listings page by cursor: ``data`` = ``{"data": [...], "hasNext", "nextCursor", "total"}``;
   a cursor is bound to its query. Windows are ``<field>Start`` inclusive to ``<field>End``
   exclusive, ``yyyy-MM-dd HH:mm:ss`` GMT+8, at most 31 days.
@@ -70,8 +71,9 @@ class MabangSimulator(Simulator):
         app_secret: str = "sim-mabang-secret",  # noqa: S107 - a simulator's made-up secret
         faults: FaultPlan | None = None,
         clock: Callable[[], float] = time.monotonic,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(world=world, faults=faults, clock=clock)
+        super().__init__(world=world, faults=faults, clock=clock, time_scale=time_scale)
         self.app_key = app_key
         self.app_secret = app_secret
         self.shops = {str(100001 + n): (shop.platform, shop.shop_id) for n, shop in enumerate(world.shops)}

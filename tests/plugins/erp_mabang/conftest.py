@@ -20,6 +20,9 @@ from plugins.erp_mabang.client import GMT8
 from sdk.http import RateBudgets, RetryPolicy
 from sdk.simulator import SellerWorld
 
+SCALE = 10
+"""Simulators run their gateway limit (20/s) on a clock this much faster; connectors pace to match."""
+
 
 @pytest.fixture
 def mabang_hub(hub, monkeypatch):
@@ -58,7 +61,7 @@ def mabang_options(sim, *, base="v2", **extra):
         "base_url": sim.base_urls()[base],
         "shops": shops,
         "start_date": (sim.world.start - dt.timedelta(days=1)).isoformat(),
-        "requests_per_second": 15,
+        "requests_per_second": 15 * SCALE,
         "max_rows": 1000,
         "window_days": 30,
         **extra,

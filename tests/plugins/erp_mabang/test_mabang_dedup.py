@@ -18,7 +18,7 @@ from plugins.amazon.simulator import DEFAULT_LIMITS, AmazonSimulator
 from plugins.erp_mabang.simulator import MabangSimulator
 from sdk.http import RateLimit
 
-from .conftest import connect_mabang, make_world, stored, sync, today_gmt8
+from .conftest import SCALE, connect_mabang, make_world, stored, sync, today_gmt8
 
 ERP_EXTRA = Decimal("1.0000")
 
@@ -45,7 +45,7 @@ def both(mabang_hub):
     world = make_world(days=8, skus=30, orders_per_day=5.0, seed=41)
     limits = {name: RateLimit(limit.rate * 200, limit.burst) for name, limit in DEFAULT_LIMITS.items()}
     amazon_sim = AmazonSimulator(world, limits=limits)
-    mabang_sim = MabangSimulator(world)
+    mabang_sim = MabangSimulator(world, time_scale=SCALE)
     creds = amazon_sim.credentials()
     [seller] = creds["sellers"]
     urls = amazon_sim.base_urls()

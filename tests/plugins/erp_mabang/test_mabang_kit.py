@@ -11,7 +11,7 @@ from plugins.erp_mabang.simulator import MabangSimulator
 from sdk.http import RateBudgets, RetryPolicy
 from sdk.testing import KitCase, SourceKit
 
-from .conftest import mabang_options, make_world
+from .conftest import SCALE, mabang_options, make_world
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ class TestMabangContract(SourceKit):
     source = MabangSource
 
     def case(self, tmp_path):
-        sim = MabangSimulator(make_world(days=10, skus=20, orders_per_day=3.0, seed=5))
+        sim = MabangSimulator(make_world(days=10, skus=20, orders_per_day=3.0, seed=5), time_scale=SCALE)
         creds = sim.credentials()
         return KitCase(
             # Pages of 40 so the kit can cut runs mid-listing.

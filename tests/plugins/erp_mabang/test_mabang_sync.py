@@ -16,6 +16,7 @@ from sdk import ConfigError
 from sdk.simulator import FaultKind, FaultPlan
 
 from .conftest import (
+    SCALE,
     assert_equals_truth,
     connect_mabang,
     mabang_options,
@@ -64,7 +65,7 @@ def _check_shape(sim):
 
 
 def test_small_world_equals_truth_on_every_database(mabang_hub):
-    sim = MabangSimulator(make_world())
+    sim = MabangSimulator(make_world(), time_scale=SCALE)
     name = connect_mabang(mabang_hub, sim)
 
     result = sync(mabang_hub, name, sim.transport())
@@ -80,7 +81,7 @@ def test_small_world_equals_truth_on_every_database(mabang_hub):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_ninety_days_2000_skus_with_faults_on_ten_percent_equal_the_truth(mabang_hub):
     faults = _faults()
-    sim = MabangSimulator(big_world(), faults=faults)
+    sim = MabangSimulator(big_world(), faults=faults, time_scale=SCALE)
     truth = _check_shape(sim)
     name = connect_mabang(mabang_hub, sim)
 
@@ -116,7 +117,7 @@ class KillingTransport(httpx.AsyncBaseTransport):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_killed_twice_and_resumed_equals_the_truth(mabang_hub):
     faults = _faults(seed=9)
-    sim = MabangSimulator(big_world(), faults=faults)
+    sim = MabangSimulator(big_world(), faults=faults, time_scale=SCALE)
     truth = sim.truth(today_gmt8())
     name = connect_mabang(mabang_hub, sim)
 
@@ -139,7 +140,7 @@ def test_killed_twice_and_resumed_equals_the_truth(mabang_hub):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_unmapped_shops_are_named_in_a_warning_and_not_read(mabang_hub, caplog):
-    sim = MabangSimulator(make_world(days=5, skus=10))
+    sim = MabangSimulator(make_world(days=5, skus=10), time_scale=SCALE)
     options = mabang_options(sim)
     left_out = sorted(options["shops"])[-1]
     del options["shops"][left_out]
