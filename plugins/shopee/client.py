@@ -118,6 +118,9 @@ class ShopAuth(OAuthRefresh):
             raise from_error(code, str(answer.get("message") or ""), REFRESH_PATH)
         if response.status_code >= 500 or response.status_code == 429:
             raise UpstreamUnavailable(f"{REFRESH_PATH}: HTTP {response.status_code}")
+        if code and code != "error_auth":
+            # Not the refresh token's fault (a wrong partner key, an unknown partner id, ...).
+            raise from_error(code, str(answer.get("message") or ""), REFRESH_PATH)
         if code or not isinstance(answer, dict) or not answer.get("access_token"):
             reason = f"{code}: {answer.get('message', '')}" if code else f"HTTP {response.status_code}"
             raise CredentialError(

@@ -340,6 +340,29 @@ def test_kpihub_simulate_shopee_serves_the_connector_on_loopback():
         process.communicate(timeout=10)
 
 
+def test_a_wrong_partner_key_is_named_as_such(served):
+    world, _ = served
+    sim = ShopeeSimulator(world)
+    creds = sim.credentials()
+    source = ShopeeSource(
+        ShopeeSource.Options(
+            partner_id=creds["partner_id"], shops=creds["shops"], base_url="http://shopee.simulator"
+        ),
+        ShopeeSource.Credentials(partner_key="not-the-key", refresh_tokens=creds["refresh_tokens"]),
+        SourceContext("wrong-key", transport=sim.transport()),
+    )
+
+    async def check():
+        try:
+            await source.check()
+        finally:
+            await source.aclose()
+
+    with pytest.raises(CredentialError, match="check the partner_key") as raised:
+        asyncio.run(check())
+    assert "error_sign" in str(raised.value) and "not-the-key" not in str(raised.value)
+
+
 def test_a_spent_quota_is_not_retried_within_the_call():
     """The SDK client retries transient errors, but not ``QuotaExhausted``: it will not pass soon."""
     calls = []
