@@ -448,13 +448,12 @@ def rollup_check(
         targets = load_targets(conn, tid, metric_id=metric_id, grain=grain, period_start=start)
         org = load_org(conn, tid, start, period_end(grain, start), new_shop_days=new_shop_days)
     by_key = {(t.scope_type, t.scope_id): t for t in targets}
+    by_parent: dict[tuple[str | None, str | None], set[tuple[str, str]]] = {}
+    for t in targets:
+        by_parent.setdefault((t.parent_scope_type, t.parent_scope_id), set()).add((t.scope_type, t.scope_id))
     gaps = []
     for parent in targets:
-        linked = {
-            (t.scope_type, t.scope_id)
-            for t in targets
-            if (t.parent_scope_type, t.parent_scope_id) == (parent.scope_type, parent.scope_id)
-        }
+        linked = by_parent.get((parent.scope_type, parent.scope_id), set())
         below = org.children(parent.scope_type, parent.scope_id)
         expected = {(below[0], c) for c in below[1]} if below else set()
         present = linked | {k for k in expected if k in by_key}

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.worksheet import Worksheet
 
 from sdk import ConfigError
 
@@ -71,9 +72,10 @@ def export_xlsx(store: Store, path: Path, *, tenant: str = "default", **filters:
     sheet.append(list(COLUMNS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for t in targets:
+    amount_column = COLUMNS.index("target_value") + 1
+    for line, t in enumerate(targets, start=2):
         sheet.append(_row(t))
-        sheet.cell(sheet.max_row, COLUMNS.index("target_value") + 1).number_format = "#,##0.00##"
+        sheet.cell(line, amount_column).number_format = "#,##0.00##"
     sheet.freeze_panes = "A2"
     try:
         book.save(path)
@@ -102,30 +104,35 @@ def _row(t: Target) -> list[Any]:
     ]
 
 
-def _sheet(path: Path) -> Worksheet:
+@contextmanager
+def _sheet(path: Path) -> Iterator[Any]:
+    """The targets sheet (``targets``, or the first), read as a stream; closed afterwards."""
     try:
-        book = load_workbook(path, read_only=False, data_only=True)
+        book = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise ConfigError(f"the targets workbook {path} does not exist") from None
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
         raise ConfigError(f"{path} is not an Excel .xlsx workbook; save it as .xlsx and try again") from None
-    sheet = book["targets"] if "targets" in book.sheetnames else book.worksheets[0]
-    return sheet
+    try:
+        yield book["targets"] if "targets" in book.sheetnames else book.worksheets[0]
+    finally:
+        book.close()
 
 
-def _header(sheet: Worksheet) -> dict[str, int]:
-    where = f"sheet {sheet.title!r}"
-    first = next(sheet.iter_rows(min_row=1, max_row=1), ())
+def _header(title: str, first: tuple[Any, ...]) -> dict[str, int]:
+    where = f"sheet {title!r}"
     columns: dict[str, int] = {}
-    for cell in first:
-        if cell.value is None:
+    for index, value in enumerate(first):
+        if value is None:
             continue
-        name = str(cell.value).strip()
+        name = str(value).strip()
         name = ALIASES.get(name, name.lower())
         if name in columns:
-            raise ConfigError(f"{where}, cell {cell.coordinate}: column {name!r} appears twice in the header")
+            raise ConfigError(
+                f"{where}, cell {get_column_letter(index + 1)}1: column {name!r} appears twice in the header"
+            )
         if name in COLUMNS:
-            columns[name] = cell.column - 1
+            columns[name] = index
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise ConfigError(
@@ -144,30 +151,29 @@ def _text(value: Any) -> str | None:
 
 def read_targets_xlsx(path: Path) -> list[Target]:
     """Parse and validate a targets workbook; a ``ConfigError`` names every bad cell."""
-    sheet = _sheet(path)
-    columns = _header(sheet)
-    problems: list[str] = []
-    seen: dict[tuple[str, str, dt.date, str, str], int] = {}
-    targets = []
-    for row in sheet.iter_rows(min_row=2):
-        cells = {name: row[index] for name, index in columns.items() if index < len(row)}
-        if all(_text(c.value) is None for c in cells.values()):
-            continue
+    with _sheet(path) as sheet:
+        title = sheet.title
+        rows = sheet.iter_rows(values_only=True)
+        columns = _header(title, next(rows, ()))
+        problems: list[str] = []
+        seen: dict[tuple[str, str, dt.date, str, str], int] = {}
+        targets = []
+        for line, row in enumerate(rows, start=2):
+            values = {name: row[index] if index < len(row) else None for name, index in columns.items()}
+            if all(_text(v) is None for v in values.values()):
+                continue
 
-        def problem(column: str, why: str, cells: Any = cells, row: Any = row) -> None:
-            cell = cells.get(column)
-            where = cell.coordinate if cell is not None else f"row {row[0].row}"
-            problems.append(f"{sheet.title}!{where}: {why}")
+            def problem(column: str, why: str, line: int = line) -> None:
+                problems.append(f"{title}!{get_column_letter(columns[column] + 1)}{line}: {why}")
 
-        target = _parse_row(cells, problem)
-        if target is None:
-            continue
-        line = int(row[0].row or 0)
-        if target.key in seen:
-            problem("metric_id", f"the same target as row {seen[target.key]}")
-            continue
-        seen[target.key] = line
-        targets.append(target)
+            target = _parse_row(values, problem)
+            if target is None:
+                continue
+            if target.key in seen:
+                problem("metric_id", f"the same target as row {seen[target.key]}")
+                continue
+            seen[target.key] = line
+            targets.append(target)
     if problems:
         shown = problems[:_MAX_PROBLEMS]
         more = f"; and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
@@ -177,8 +183,8 @@ def read_targets_xlsx(path: Path) -> list[Target]:
     return targets
 
 
-def _parse_row(cells: dict[str, Any], problem: Any) -> Target | None:
-    values = {name: cell.value for name, cell in cells.items() if name not in READ_ONLY}
+def _parse_row(row: dict[str, Any], problem: Any) -> Target | None:
+    values = {name: value for name, value in row.items() if name not in READ_ONLY}
     texts = {name: _text(v) for name, v in values.items()}
     for name in REQUIRED:
         if texts.get(name) is None:
