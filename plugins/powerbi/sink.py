@@ -125,8 +125,7 @@ class PowerBISink(Sink):
                     self.truncated += cut
                 if len(in_flight) >= self.options.max_pending:
                     done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()
+                    _raise_first(done)
                 in_flight.add(asyncio.create_task(self._post(dataset_id, batch, wire)))
                 sent += len(wire)
             if in_flight:
@@ -136,6 +135,8 @@ class PowerBISink(Sink):
         finally:
             for task in in_flight:
                 task.cancel()
+            # Let cancelled POSTs unwind, so their connections close before the client does.
+            await asyncio.gather(*in_flight, return_exceptions=True)
         if self.truncated:
             log.warning("%d string values were cut to Power BI's 4,000 characters", self.truncated)
         return sent
@@ -160,3 +161,10 @@ class PowerBISink(Sink):
         from .simulator import PowerBISimulator
 
         return PowerBISimulator(workspaces=[str(uuid.UUID(int=seed))])
+
+
+def _raise_first(done: set[asyncio.Task[None]]) -> None:
+    """Raise the first failure among finished POSTs, having looked at every one of them."""
+    errors = [error for task in done if not task.cancelled() and (error := task.exception()) is not None]
+    if errors:
+        raise errors[0]

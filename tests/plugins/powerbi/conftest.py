@@ -1,7 +1,14 @@
-"""A Power BI simulator on loopback and sinks configured against it."""
+"""A Power BI simulator on loopback and sinks configured against it.
+
+hypothesis is imported here, at collection, on purpose: its pytest plugin imports it lazily at
+the end of the session otherwise, and on CPython 3.11.7 that late ``ast.parse`` (assertion
+rewriting) intermittently fails with "AST constructor recursion depth mismatch" after these
+tests, failing a run whose tests all passed.
+"""
 
 from __future__ import annotations
 
+import hypothesis  # noqa: F401
 import pytest
 
 from plugins.powerbi import PowerBISink
