@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import uuid
 
+import hypothesis  # noqa: F401  (see tests/plugins/powerbi/conftest.py: CPython 3.11.7 ast.parse)
 import pytest
 import sqlalchemy as sa
 
