@@ -25,14 +25,8 @@ from hub.cli import app
 from hub.cli.scaffold import Auth, Kind, generate
 
 AUTHS = ["bearer", "oauth-refresh", "hmac-query", "hmac-body"]
-# Sources take every auth choice; a sink's auth code is the same generated module, so two
-# sinks (a token refresh and a body signature) cover what differs for sinks.
-CHOICES = [
-    *(("source", auth) for auth in AUTHS),
-    ("sink", "oauth-refresh"),
-    ("sink", "hmac-body"),
-    ("metrics", "bearer"),
-]
+# Every auth choice for sources and sinks; a metric provider calls nothing, so it has none.
+CHOICES = [*(("source", auth) for auth in AUTHS), *(("sink", auth) for auth in AUTHS), ("metrics", "bearer")]
 PIP_INSTALLED = ("source", "oauth-refresh")
 KINDS = {"source": "sources", "sink": "sinks", "metrics": "metric_providers"}
 
