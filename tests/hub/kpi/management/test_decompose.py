@@ -22,7 +22,7 @@ Q2 = dt.date(2026, 4, 1)
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     total=st.integers(min_value=0, max_value=10**12).map(lambda cents: Decimal(cents) / 100),
     weights=st.lists(
