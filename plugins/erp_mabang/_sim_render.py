@@ -189,6 +189,7 @@ class MabangView:
             "shopId": mabang_shop,
             "status": _RETURN_STATUS[refund.status],
             "currencyId": refund.currency,
+            "currencyRate": f"{CNY_RATES[refund.currency]}",
             "refundAmount": _four(self.cny(refund.amount, refund.currency)),
             "refundAmountOrigin": _four(refund.amount),
             "returnReason": refund.reason,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sdk import Checkpoint, Partition, RawRecord, Stream
 from sdk.http import CursorPaginator, time_windows
 
+from .amounts import ORDER_AMOUNTS, amount_problems
 from .client import GMT8, gmt8_text
 
 if TYPE_CHECKING:
@@ -135,6 +136,18 @@ class OrdersStream(_Windowed):
     api = "order-get-order-list-new"
     window_field = "updateTime"
 
+    def problems(self, record: RawRecord) -> list[str]:
+        found = amount_problems(record, ORDER_AMOUNTS)
+        for n, item in enumerate(record.get("orderItem") or []):
+            if isinstance(item, dict):
+                line = {
+                    **item,
+                    "currencyId": record.get("currencyId"),
+                    "currencyRate": record.get("currencyRate"),
+                }
+                found += amount_problems(line, ("sellPrice",), where=f"orderItem[{n}].")
+        return found
+
 
 class ReturnsStream(_Windowed):
     """``order-get-return-order-list-v2`` by ``createDate``, re-reading a lookback for status changes."""
@@ -146,6 +159,9 @@ class ReturnsStream(_Windowed):
     api = "order-get-return-order-list-v2"
     window_field = "createDate"
     lookback = "returns_lookback_days"
+
+    def problems(self, record: RawRecord) -> list[str]:
+        return amount_problems(record, ("refundAmount",))
 
 
 class _WholeListing(MabangStream):

@@ -35,7 +35,10 @@ class ErpDisagrees(httpx.AsyncBaseTransport):
         body = json.loads(response.content)
         if json.loads(request.content)["api"] == "order-get-order-list-new" and "data" in body:
             for order in body["data"]["data"]:
-                order["orderFeeOrigin"] = str(Decimal(order["orderFeeOrigin"]) + ERP_EXTRA)
+                origin = Decimal(order["orderFeeOrigin"]) + ERP_EXTRA
+                order["orderFeeOrigin"] = str(origin)
+                # Both sides move: the connector quarantines an order whose two sides disagree.
+                order["orderFee"] = str((origin * Decimal(order["currencyRate"])).quantize(Decimal("0.0001")))
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         return httpx.Response(response.status_code, headers=headers, json=body)
 

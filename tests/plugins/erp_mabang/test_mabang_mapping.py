@@ -110,3 +110,23 @@ def test_subtract_takes_a_number_or_another_field():
 def test_mapping_files_are_json_data(streams):
     for stream in streams.values():
         assert json.loads(json.dumps(stream.mapping())) == stream.mapping()
+
+
+def test_amounts_in_both_currencies_must_agree():
+    from plugins.erp_mabang.amounts import amount_problems
+
+    sample = {
+        "currencyId": "USD",
+        "currencyRate": "7.584",
+        "orderFee": "97.8336",
+        "orderFeeOrigin": "12.9000",
+    }
+    assert amount_problems(sample, ("orderFee",)) == []
+    off = {**sample, "orderFee": "97.9000"}
+    [problem] = amount_problems(off, ("orderFee",))
+    assert "orderFee 97.9000 (CNY) is not orderFeeOrigin 12.9000 x currencyRate 7.584 = 97.8336" in problem
+    [problem] = amount_problems({**sample, "currencyId": ""}, ("orderFee",))
+    assert "orderFeeOrigin given without currencyId" in problem
+    # No rate: nothing to compare, nothing refused; an amount sent once is not checked either.
+    assert amount_problems({**off, "currencyRate": None}, ("orderFee",)) == []
+    assert amount_problems({"currencyId": "USD", "orderFee": "1"}, ("orderFee",)) == []

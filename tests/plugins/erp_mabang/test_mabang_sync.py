@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from hub.connections import add_connection, get_connection
-from hub.store.tables import stream_states
+from hub.store.tables import raw_records, stream_states
 from plugins.erp_mabang.simulator import MabangSimulator
 from sdk import ConfigError
 from sdk.simulator import FaultKind, FaultPlan
@@ -187,3 +189,41 @@ def test_bad_options_are_refused_naming_the_field(mabang_hub):
                 options={**mabang_options(sim), **change},
                 credentials={"app_key": "1", "app_secret": "s"},
             )
+
+
+class BreaksOneOrder(httpx.AsyncBaseTransport):
+    """The CNY total of the first order listed no longer matches its original-currency total."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.broken = None
+
+    async def handle_async_request(self, request):
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        body = json.loads(response.content)
+        api = json.loads(request.content)["api"]
+        if api == "order-get-order-list-new" and self.broken is None and body.get("data", {}).get("data"):
+            order = body["data"]["data"][0]
+            order["orderFee"] = "1.0000"
+            self.broken = order["platformOrderId"]
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(response.status_code, headers=headers, json=body)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_order_whose_two_currencies_disagree_is_quarantined_with_the_reason(mabang_hub):
+    sim = MabangSimulator(make_world(days=5, skus=10), time_scale=SCALE)
+    name = connect_mabang(mabang_hub, sim)
+    transport = BreaksOneOrder(sim.transport())
+
+    result = sync(mabang_hub, name, transport)
+
+    assert result.status == "succeeded" and result.rows_rejected == 1
+    assert transport.broken is not None
+    with mabang_hub.ready_store.begin() as conn:
+        [error] = conn.execute(
+            sa.select(raw_records.c.error).where(raw_records.c.error.is_not(None))
+        ).scalars()
+    assert "orderFee 1.0000 (CNY) is not orderFeeOrigin" in error
+    assert transport.broken not in {key[2] for key in stored(mabang_hub, "orders")}
