@@ -194,12 +194,15 @@ def table_differences(
 
 
 def leaked_secrets(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
-    """Which texts quote which secret value, without repeating the value."""
-    secret_list = [s for s in secrets if len(s) >= 4]
+    """Which texts quote a secret value; every secret in the excerpt shown is masked."""
+    secret_list = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
     found = []
     for text in texts:
+        hits = [secret for secret in secret_list if secret in text]
+        if not hits:
+            continue
+        masked = text
         for secret in secret_list:
-            if secret in text:
-                masked = text.replace(secret, "<the secret>")
-                found.append(f"a secret ({len(secret)} characters) appears in: {masked[:300]}")
+            masked = masked.replace(secret, "<a secret>")
+        found.append(f"{len(hits)} secret value(s) appear in: {masked[:300]}")
     return found

@@ -273,7 +273,9 @@ class SourceKit:
             texts += asyncio.run(_check_messages(runner, bad))
         outcome = asyncio.run(runner.run())
         secrets |= runner.secrets
-        texts += [caplog.text, *outcome.problems, *(r.getMessage() for r in caplog.records)]
+        # Each record as a handler would write it (traceback included), so a finding names its logger.
+        formatter = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        texts += [*outcome.problems, *(formatter.format(r) for r in caplog.records)]
         verdict(
             leaked_secrets(texts, secrets), "secrets in logs and errors (mask them with sdk.http.Redactor)"
         )
