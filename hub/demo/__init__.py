@@ -1,0 +1,13 @@
+"""``kpihub demo``: the whole product offline, on loopback simulators, in under a minute.
+
+``run_demo(workdir, seed)`` builds a seeded seller (``world``), serves it from the Amazon,
+Shopee, TikTok Shop and Mabang simulators (``platforms``), connects, syncs, computes,
+manages (targets, scorecards, alerts to a local ``receiver``) and pushes to three sinks
+(``run``); ``report`` prints what came out.
+"""
+
+from __future__ import annotations
+
+from .run import DemoResult, DemoUI, run_demo, settings_for
+
+__all__ = ["DemoResult", "DemoUI", "run_demo", "settings_for"]

@@ -1,0 +1,129 @@
+"""The demo's closing report: syncs, the scorecard per person, the alerts, where things are."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .run import DemoResult
+
+__all__ = ["print_report"]
+
+
+def _pct(value: Any) -> str:
+    return "not configured" if value is None else f"{float(value):.0%}"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{float(value):,.1f}"
+
+
+def _syncs(console: Console, result: DemoResult) -> None:
+    table = Table(
+        "connection", "status", "records read", "rows written", "requests", "retries", title="Syncs"
+    )
+    for name, run in result.syncs.items():
+        table.add_row(
+            name,
+            run.status,
+            f"{run.rows_read:,}",
+            f"{run.rows_written:,}",
+            str(run.stats.get("requests", "-")),
+            str(run.stats.get("retries", 0)),
+        )
+        for error in run.errors:
+            console.print(
+                f"[red]error:[/] {escape(name)}: {escape(str(error.get('error')))}", highlight=False
+            )
+    console.print(table)
+
+
+def _scorecard(console: Console, result: DemoResult) -> None:
+    by_person: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for row in result.scorecard:
+        by_person[row["subject_id"]][row["metric_id"]] = row
+    metrics = sorted({row["metric_id"] for row in result.scorecard})
+    quarter = result.quarter
+    label = f"{quarter:%Y}-Q{(quarter.month - 1) // 3 + 1}" if quarter else ""
+    table = Table(
+        "person", *[f"{m}\nactual / attainment" for m in metrics], "total score", title=f"Scorecard {label}"
+    )
+    for person, cells in sorted(by_person.items()):
+        total = next((c["total_score"] for c in cells.values() if c.get("total_score") is not None), None)
+        table.add_row(
+            person,
+            *[
+                f"{_num(cells[m].get('actual_value'))} / {_pct(cells[m].get('attainment'))}"
+                if m in cells
+                else "-"
+                for m in metrics
+            ],
+            _num(total),
+        )
+    console.print(table)
+
+
+def _alerts(console: Console, result: DemoResult) -> None:
+    table = Table(
+        "alert", "rule", "scope", "period", "value", "threshold", "status", "delivery", title="Alerts"
+    )
+    for alert in result.alerts:
+        table.add_row(
+            str(alert.get("alert_id")),
+            str(alert.get("rule") or alert.get("rule_id")),
+            f"{alert.get('scope_type')}:{alert.get('scope_id')}",
+            str(alert.get("period_start") or ""),
+            _num(alert.get("value"))
+            if alert.get("value") is None or float(alert["value"]) > 1
+            else _pct(alert["value"]),
+            str(alert.get("threshold")),
+            str(alert.get("status")),
+            str(alert.get("delivery")),
+        )
+    console.print(table)
+    console.print(f"webhook receiver ({result.receiver}) got {result.delivered} delivery(ies) this run")
+
+
+def _pushes(console: Console, result: DemoResult) -> None:
+    table = Table("sink", "table", "action", "rows", title="Pushes")
+    for name, push in result.pushes.items():
+        for t in push.tables:
+            table.add_row(name, t.table, t.action, f"{t.rows:,}" if t.rows else "-")
+            if t.error:
+                console.print(
+                    f"[red]error:[/] {escape(name)}/{escape(t.table)}: {escape(t.error)}", highlight=False
+                )
+    console.print(table)
+
+
+def print_report(console: Console, result: DemoResult) -> None:
+    _syncs(console, result)
+    _pushes(console, result)
+    _scorecard(console, result)
+    _alerts(console, result)
+    where = Table("output", "where", title="Outputs")
+    for name, path in result.outputs.items():
+        where.add_row(name, path)
+    console.print(where)
+    kind = "incremental (only what changed was read and recomputed)" if result.incremental else "first, full"
+    console.print(f"[bold]demo finished[/] in {result.seconds:.1f} s: {kind} run", highlight=False)
+    env = (
+        f"export KPIHUB_DATABASE_URL=sqlite:///{result.workdir / 'kpihub.db'} "
+        f"KPIHUB_MASTER_KEY_FILE={result.workdir / 'master.key'}"
+    )
+    console.print("next, try:", highlight=False)
+    for command in (
+        env,
+        "kpihub connection list",
+        "kpihub targets show --metric net_sales --grain quarter",
+        "kpihub scorecard show --grain quarter",
+        "kpihub alerts show",
+        "kpihub kpi show gmv --grain month --scope shop",
+        "kpihub serve",
+        f"kpihub demo --workdir {result.workdir}   # again: incremental",
+    ):
+        console.print(f"  {escape(command)}", highlight=False)

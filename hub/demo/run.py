@@ -1,0 +1,502 @@
+"""``run_demo``: the whole product, offline, against the simulators, in one call.
+
+The steps are the ones a seller's integrator takes with real shops: connect (credentials
+encrypted, default mappings, one client override), sync, compute, set and split targets, score,
+alert, push. Only the endpoints differ: loopback simulators instead of the platforms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sdk import ConfigError
+
+from ..connections import ConnectionInfo, add_connection, get_connection, open_source, update_connection
+from ..context import HubContext
+from ..kpi import compute, set_counting_basis
+from ..kpi.after_compute import after_compute
+from ..kpi.alert_channels import seal_channels
+from ..kpi.alerts import add_rule, list_alerts
+from ..kpi.decompose import decompose
+from ..kpi.scorecards import save_template, scorecard_rows
+from ..kpi.target_periods import period_start
+from ..kpi.targets import set_target
+from ..mapping_versions import save_override
+from ..publish import PushResult, add_sink, push_sink
+from ..publish.catalog import DEFAULT_TABLES, STANDARD_FACTS
+from ..settings import Settings
+from ..store.kpi_tables import kpi_fact
+from ..store.management_tables import alert_rules
+from ..store.sink_tables import sinks
+from ..store.tables import tenants
+from ..sync import Progress as SyncProgress
+from ..sync import RunResult, sync_connection
+from ..vault import create_key_file
+from .platforms import SPEED, ConnectionSpec, Platforms, serve_platforms, serve_powerbi
+from .receiver import Receiver, webhook_receiver
+from .world import DemoSeller, build_seller, daily_rates, write_files
+
+__all__ = ["DemoResult", "DemoUI", "run_demo"]
+
+TENANT = "default"
+BASE_CURRENCY = "CNY"
+"""The seller is a Chinese team: KPIs are in yuan, converted at the daily rates."""
+FILES_CONNECTION = "seller-files"
+OVERRIDE = {
+    "targets": {
+        "orders": {
+            "fields": {
+                "fulfilment_channel": {
+                    "path": "fulfillment_type",
+                    "transforms": [
+                        {
+                            "map_values": {
+                                "values": {
+                                    "FULFILLMENT_BY_TIKTOK": "platform",
+                                    "FULFILLMENT_BY_SELLER": "own",
+                                }
+                            }
+                        }
+                    ],
+                }
+            }
+        }
+    }
+}
+"""The client override: this seller labels fulfilment as its ERP does (platform / own)."""
+TEMPLATE = {
+    "template_id": "operations",
+    "role": "operations",
+    "subject_type": "person",
+    "sales_basis": "net_sales",
+    "metrics": [
+        {"metric_id": "sales_attainment", "weight": 40, "floor": 0.5, "cap": 1.5},
+        {"metric_id": "roas", "weight": 20, "floor": 0.5, "cap": 1.2},
+        {"metric_id": "refund_rate", "weight": 20, "cap": 1.5},
+        {"metric_id": "negative_review_rate", "weight": 20, "cap": 1.5},
+    ],
+}
+PERSON_TARGETS = {"roas": "3.0", "refund_rate": "0.03", "negative_review_rate": "0.12"}
+"""Quarterly targets every operations person has beside the split sales target."""
+ALERT_RULE = {
+    "name": "negative-reviews-high",
+    "metric_id": "negative_review_rate",
+    "scope_type": "shop",
+    "grain": "month",
+    "comparator": ">",
+    "threshold": 0.2,
+    "severity": "warning",
+    "work_order": True,
+    "assignee": "customer-service",
+}
+BASIS = {"refund_rate_by": "amount"}
+"""The counting-basis change the demo makes: refund rate as refunded amount over GMV."""
+SALES_UPLIFT = 1.1
+"""The quarter's sales target: this much above the quarter-to-date pace."""
+
+
+class DemoUI:
+    """What the demo shows while it runs; the CLI gives it a console and live progress bars."""
+
+    def step(self, text: str) -> None:
+        """A step begins."""
+
+    def note(self, text: str) -> None:
+        """A detail of the current step."""
+
+    def sync_progress(self) -> AbstractContextManager[SyncProgress | None]:
+        return nullcontext(None)
+
+    def push_progress(self) -> AbstractContextManager[Callable[[str, int, int | None], None] | None]:
+        return nullcontext(None)
+
+
+@dataclass
+class DemoResult:
+    """What one demo run did and where its outputs are."""
+
+    workdir: Path
+    incremental: bool
+    seconds: float = 0.0
+    syncs: dict[str, RunResult] = field(default_factory=dict)
+    compute: dict[str, Any] = field(default_factory=dict)
+    pushes: dict[str, PushResult] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    delivered: int = 0
+    scorecard: list[dict[str, Any]] = field(default_factory=list)
+    quarter: dt.date | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    receiver: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return all(r.status == "succeeded" for r in self.syncs.values()) and all(
+            p.succeeded for p in self.pushes.values()
+        )
+
+
+class _Clock:
+    """Seconds each step took, into ``timings``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = round(now - self.last, 2)
+        self.last = now
+
+
+@dataclass(frozen=True)
+class Paths:
+    workdir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "kpihub.db"
+
+    @property
+    def key(self) -> Path:
+        return self.workdir / "master.key"
+
+    @property
+    def files(self) -> Path:
+        return self.workdir / "seller-files"
+
+    @property
+    def client_db(self) -> Path:
+        return self.workdir / "client.db"
+
+    @property
+    def hyper(self) -> Path:
+        return self.workdir / "hyper"
+
+    @property
+    def webhook_log(self) -> Path:
+        return self.workdir / "webhook-received.jsonl"
+
+
+def settings_for(workdir: Path) -> Settings:
+    """The hub's settings for a demo work directory (its SQLite store and its master key)."""
+    paths = Paths(workdir.resolve())
+    return Settings(
+        database_url=f"sqlite:///{paths.database}",
+        master_key_file=paths.key,
+        master_key=None,
+        load_plugins=None,
+    )
+
+
+def run_demo(
+    workdir: Path, seed: int, ui: DemoUI | None = None, *, today: dt.date | None = None
+) -> DemoResult:
+    """Run the demo in ``workdir`` (created if need be); a second run there is incremental."""
+    ui = ui or DemoUI()
+    started = time.perf_counter()
+    paths = Paths(workdir.resolve())
+    if paths.workdir.exists() and not paths.workdir.is_dir():
+        raise ConfigError(f"--workdir {workdir} is a file; give a directory (it is created if missing)")
+    paths.workdir.mkdir(parents=True, exist_ok=True)
+    incremental = paths.database.exists() and paths.key.exists()
+    result = DemoResult(paths.workdir, incremental)
+    if incremental:
+        ui.step(f"Reusing the store {paths.database} and its master key: this run is incremental")
+    else:
+        paths.database.unlink(missing_ok=True)
+        paths.key.unlink(missing_ok=True)
+        create_key_file(paths.key)
+        ui.step(f"Created a fresh store {paths.database} and a demo master key {paths.key} (mode 0600)")
+    ctx = HubContext(settings_for(paths.workdir))
+    try:
+        ctx.store.migrate()
+        clock = _Clock(result.timings)
+        seller = build_seller(seed, today=today)
+        ui.note(_describe(seller))
+        clock.lap("world")
+        with (
+            webhook_receiver(paths.webhook_log) as receiver,
+            serve_platforms(seller.world, ctx.registry) as platforms,
+        ):
+            result.receiver = receiver.channel
+            ui.step(
+                "Simulators listening on loopback: "
+                + ", ".join(f"{n} {o}" for n, o in platforms.origins.items())
+            )
+            ui.note(f"rate limits: the documented ones x{SPEED:g}, for connector and simulator alike")
+            mabang: Any = platforms.simulators["mabang"]
+            erp_rates = {r["currencyId"]: r["rate"] for r in mabang.view.rates()}
+            write_files(seller, paths.files, daily_rates(seller, erp_rates, BASE_CURRENCY))
+            _connect(ctx, platforms, paths, ui, incremental)
+            clock.lap("connect")
+            _sync(ctx, platforms, result, ui)
+            clock.lap("sync")
+            _compute(ctx, result, ui)
+            clock.lap("compute")
+            _manage(ctx, seller, receiver, result, ui, incremental)
+            clock.lap("manage")
+            with serve_powerbi(platforms) as powerbi:
+                _push(ctx, paths, powerbi, result, ui, incremental)
+            clock.lap("push")
+        result.delivered = len(receiver.received)
+        result.outputs = {
+            "hub store": str(paths.database),
+            "master key": str(paths.key),
+            "client database": str(paths.client_db),
+            "Tableau extracts": str(paths.hyper),
+            "Power BI": "the simulator's push dataset 'kpihub' (stopped with the demo)",
+            "alerts received": str(paths.webhook_log),
+            "seller files": str(paths.files),
+        }
+    finally:
+        ctx.close()
+    result.seconds = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _describe(seller: DemoSeller) -> str:
+    world = seller.world
+    sites = sorted({f"{s.platform}/{s.site}" for s in world.shops})
+    new = sum(1 for s in world.shops if (world.start - s.launched_on).days < 180)
+    return (
+        f"demo seller: {len(world.shops)} shops ({new} new) on {', '.join(sites)}; {len(world.skus)} SKUs; "
+        f"{len(world.orders())} orders from {world.start} to {seller.last_day}; {len(seller.teams)} teams, "
+        f"{len(seller.staff)} people, {len(seller.reviews)} reviews"
+    )
+
+
+# -- connections --------------------------------------------------------------------------------
+
+
+def _connect(ctx: HubContext, platforms: Platforms, paths: Paths, ui: DemoUI, incremental: bool) -> None:
+    files = ConnectionSpec(
+        FILES_CONNECTION, "files", {"directory": str(paths.files)}, None, "the seller's own files"
+    )
+    for spec in [*platforms.connections, files]:
+        if incremental:
+            # The simulators listen on new ports and hold new tokens each run.
+            info = get_connection(ctx.ready_store, spec.name, tenant=TENANT)
+            update_connection(
+                ctx.ready_store,
+                ctx.vault,
+                ctx.registry,
+                info,
+                options=spec.options,
+                credentials=spec.credentials,
+                actor="demo",
+            )
+            continue
+        add_connection(
+            ctx.ready_store,
+            ctx.vault,
+            ctx.registry,
+            name=spec.name,
+            plugin=spec.plugin,
+            options=spec.options,
+            credentials=spec.credentials,
+            tenant=TENANT,
+            actor="demo",
+        )
+        secured = ", credentials encrypted" if spec.credentials else ""
+        ui.note(f"connection {spec.name} ({spec.plugin}{secured}): {spec.describes}")
+    if not incremental:
+        _override(ctx, ui)
+        with ctx.ready_store.begin() as conn:
+            conn.execute(
+                sa.update(tenants).where(tenants.c.name == TENANT).values(base_currency=BASE_CURRENCY)
+            )
+            tid = conn.execute(sa.select(tenants.c.id).where(tenants.c.name == TENANT)).scalar_one()
+            basis = set_counting_basis(conn, tid, BASIS, actor="demo", note="refunds weighed by amount")
+        ui.note(
+            f"tenant {TENANT!r} reports in {BASE_CURRENCY}; counting basis v{basis.version}: "
+            "refund rate = refunded amount / GMV"
+        )
+
+
+def _override(ctx: HubContext, ui: DemoUI) -> None:
+    info = get_connection(ctx.ready_store, "tiktok", tenant=TENANT)
+    source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+    [orders] = [s for s in source.streams() if s.name == "orders"]
+    with ctx.ready_store.begin() as conn:
+        version = save_override(
+            conn, info.id, orders, OVERRIDE, actor="demo", note="fulfilment labelled as in the ERP"
+        )
+    asyncio.run(source.aclose())
+    ui.note(f"client mapping override v{version} on tiktok/orders: fulfilment_channel reads platform / own")
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+
+def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI) -> None:
+    ui.step("Syncing every connection through the connectors and the HTTP toolkit")
+    store = ctx.ready_store
+    names = [spec.name for spec in platforms.connections]
+    infos = [get_connection(store, name, tenant=TENANT) for name in names]
+
+    async def run(chosen: list[ConnectionInfo], progress: SyncProgress | None) -> list[RunResult]:
+        sources = [open_source(store, ctx.vault, ctx.registry, info) for info in chosen]
+        runs = (sync_connection(store, i, s, progress=progress) for i, s in zip(chosen, sources, strict=True))
+        return list(await asyncio.gather(*runs))
+
+    with ui.sync_progress() as progress:
+        done = asyncio.run(run(infos, progress))
+        # The seller's shop register is read last, so its names and launch dates stand.
+        files = get_connection(store, FILES_CONNECTION, tenant=TENANT)
+        done += asyncio.run(run([files], progress))
+    for info, run_result in zip([*infos, files], done, strict=True):
+        result.syncs[info.name] = run_result
+
+
+# -- KPIs and their management --------------------------------------------------------------------
+
+
+def _compute(ctx: HubContext, result: DemoResult, ui: DemoUI) -> None:
+    report = compute(ctx.ready_store, TENANT)
+    result.compute = report.as_dict()
+    how = "full" if report.full else "incremental"
+    why = f" ({report.reason})" if report.reason else ""
+    ui.step(
+        f"Computed every KPI: {how}{why}, {report.facts_written:,} facts written "
+        f"for {report.partitions:,} shop-days in {report.seconds:.1f} s"
+    )
+
+
+def _quarter_to_date(ctx: HubContext, quarter: dt.date) -> float:
+    with ctx.ready_store.begin() as conn:
+        tid = conn.execute(sa.select(tenants.c.id).where(tenants.c.name == TENANT)).scalar_one()
+        value = conn.execute(
+            sa.select(kpi_fact.c.value).where(
+                kpi_fact.c.tenant_id == tid,
+                kpi_fact.c.metric_id == "net_sales",
+                kpi_fact.c.grain == "quarter",
+                kpi_fact.c.period_start == quarter,
+                kpi_fact.c.scope_type == "tenant",
+            )
+        ).scalar_one_or_none()
+    return float(value or 0)
+
+
+def _manage(
+    ctx: HubContext, seller: DemoSeller, receiver: Receiver, result: DemoResult, ui: DemoUI, incremental: bool
+) -> None:
+    store, vault = ctx.ready_store, ctx.vault
+    as_of = seller.last_day
+    quarter = period_start("quarter", as_of)
+    result.quarter = quarter
+    if not incremental:
+        save_template(store, TEMPLATE, actor="demo")
+        so_far = _quarter_to_date(ctx, quarter)
+        elapsed = (as_of - quarter).days + 1
+        days = (period_start("quarter", quarter + dt.timedelta(days=93)) - quarter).days
+        target = round(so_far / elapsed * days * SALES_UPLIFT, -3)
+        set_target(
+            store,
+            metric_id="net_sales",
+            grain="quarter",
+            period=quarter,
+            scope_type="tenant",
+            scope_id=TENANT,
+            value=str(int(target)),
+            actor="demo",
+        )
+        split = decompose(
+            store, metric_id="net_sales", grain="quarter", period=quarter, down_to="shop", actor="demo"
+        )
+        for person in seller.staff:
+            for metric_id, value in PERSON_TARGETS.items():
+                set_target(
+                    store,
+                    metric_id=metric_id,
+                    grain="quarter",
+                    period=quarter,
+                    scope_type="person",
+                    scope_id=person.staff_id,
+                    value=value,
+                    actor="demo",
+                )
+        ui.step(
+            f"Quarterly net sales target {target:,.0f} for {quarter:%Y}-Q{(quarter.month - 1) // 3 + 1} "
+            f"split by last quarter's share into {len(split.targets)} "
+            "team, person and shop targets; scorecard template 'operations'"
+        )
+        add_rule(store, vault, {**ALERT_RULE, "channels": [receiver.channel]}, tenant=TENANT, actor="demo")
+        ui.note(
+            f"alert rule {ALERT_RULE['name']}: a shop's month with more than 20 % of reviews at 1-2 stars "
+            "-> work order + the local webhook"
+        )
+    else:
+        _repoint_rule(ctx, receiver)
+    run = after_compute(store, vault, tenant=TENANT, as_of=as_of, score_grains=("quarter",))
+    ui.step(
+        f"Attainment of {run.targets} targets refreshed, {run.scorecard_rows} scorecard rows scored, "
+        f"{len(run.alerts)} new alert(s) raised"
+    )
+    result.alerts = list_alerts(store, tenant=TENANT)
+    result.scorecard = [
+        dict(r) for r in scorecard_rows(store, grain="quarter", period=quarter, tenant=TENANT)
+    ]
+
+
+def _repoint_rule(ctx: HubContext, receiver: Receiver) -> None:
+    """The receiver listens on a new port each run: the rule's (encrypted) channel follows it."""
+    with ctx.ready_store.begin() as conn:
+        conn.execute(
+            sa.update(alert_rules)
+            .where(alert_rules.c.name == ALERT_RULE["name"])
+            .values(channels=seal_channels(ctx.vault, [receiver.channel]))
+        )
+
+
+# -- publishing -----------------------------------------------------------------------------------
+
+
+def _push(
+    ctx: HubContext, paths: Paths, powerbi: dict[str, Any], result: DemoResult, ui: DemoUI, incremental: bool
+) -> None:
+    store, vault, registry = ctx.ready_store, ctx.vault, ctx.registry
+    tables = [*DEFAULT_TABLES, *STANDARD_FACTS]
+    wanted: list[tuple[str, str, dict[str, Any], dict[str, Any] | None, list[str] | None]] = [
+        ("client-db", "database", {}, {"url": f"sqlite:///{paths.client_db}"}, tables),
+        ("tableau", "tableau", {"directory": str(paths.hyper)}, None, None),
+        ("powerbi", "powerbi", powerbi["options"], powerbi["credentials"], None),
+    ]
+    for name, plugin, options, credentials, chosen in wanted:
+        if not incremental:
+            add_sink(
+                store,
+                vault,
+                registry,
+                name=name,
+                plugin=plugin,
+                options=options,
+                credentials=credentials,
+                tables=chosen,
+                tenant=TENANT,
+                actor="demo",
+            )
+    if incremental:
+        # The Power BI simulator starts empty on a new port each run: point the sink at it.
+        with store.begin() as conn:
+            conn.execute(
+                sa.update(sinks)
+                .where(sinks.c.name == "powerbi")
+                .values(options=powerbi["options"], credentials=vault.encrypt(powerbi["credentials"]))
+            )
+    ui.step("Pushing the published tables: client database, Tableau extracts, Power BI")
+    for name, *_ in wanted:
+        full = incremental and name == "powerbi"
+        with ui.push_progress() as progress:
+            result.pushes[name] = asyncio.run(
+                push_sink(store, vault, registry, name, tenant=TENANT, full=full, progress=progress)
+            )

@@ -1,0 +1,188 @@
+"""The demo seller: twelve shops on three marketplaces, one ERP, three teams of ten people.
+
+Everything is a pure function of the seed and the day the demo runs on: the world's 90 days
+end the day before yesterday (UTC), so the newest day is complete in every site's time zone
+and the running month and quarter have data, as they would for a seller trying kpihub today.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sdk.records import Assignment, FxRate, Review, Staff, StandardRecord, Team
+from sdk.simulator import SellerWorld
+from sdk.simulator.sites import ShopSpec, new_id
+
+__all__ = ["DemoSeller", "build_seller", "daily_rates", "write_files"]
+
+DAYS = 90
+SKUS = 300
+ORDERS_PER_DAY = 2.0
+"""Mean daily orders of an established shop: about 2,000 orders over the 90 days."""
+
+# (platform, site, shop number, days before the world's start it launched; negative: during it).
+_SHOPS: tuple[tuple[str, str, int, int], ...] = (
+    ("amazon", "US", 1, 900),
+    ("amazon", "UK", 2, 640),
+    ("amazon", "DE", 3, 420),
+    ("amazon", "JP", 4, 40),
+    ("shopee", "SG", 5, 700),
+    ("shopee", "MY", 6, 510),
+    ("shopee", "TH", 7, 300),
+    ("shopee", "PH", 8, -20),
+    ("tiktok", "US", 9, 380),
+    ("tiktok", "UK", 10, 200),
+    ("tiktok", "MY", 11, 120),
+    ("tiktok", "TH", 12, -35),
+)
+_TEAMS = (
+    ("T1", "Amazon team", "amazon"),
+    ("T2", "Shopee team", "shopee"),
+    ("T3", "TikTok Shop team", "tiktok"),
+)
+_PEOPLE = (
+    ("P01", "Li Lei", "T1"),
+    ("P02", "Han Meimei", "T1"),
+    ("P03", "Wang Fang", "T1"),
+    ("P04", "Zhang Wei", "T1"),
+    ("P05", "Chen Jing", "T2"),
+    ("P06", "Liu Yang", "T2"),
+    ("P07", "Zhao Min", "T2"),
+    ("P08", "Huang Lei", "T3"),
+    ("P09", "Zhou Ting", "T3"),
+    ("P10", "Wu Hao", "T3"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSeller:
+    """The world the simulators serve, and the organisation the seller keeps in spreadsheets."""
+
+    world: SellerWorld
+    teams: list[Team]
+    staff: list[Staff]
+    assignments: list[Assignment]
+    reviews: list[Review]
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.world.start + dt.timedelta(days=self.world.days - 1)
+
+
+def _shops(start: dt.date, seed: int) -> list[ShopSpec]:
+    rng = random.Random(f"demo-shops:{seed}")
+    shops = []
+    for platform, site, number, launched_before in _SHOPS:
+        shops.append(
+            ShopSpec.on_site(
+                platform,
+                site,
+                # Each platform's own style of shop id (Shopee's are numbers, for one).
+                shop_id=new_id("shop", platform, rng),
+                launched_on=start - dt.timedelta(days=launched_before),
+                orders_per_day=round(rng.uniform(ORDERS_PER_DAY * 0.6, ORDERS_PER_DAY * 1.4), 1),
+                name=f"{platform.title()} {site} store {number}",
+            )
+        )
+    return shops
+
+
+def _organisation(shops: list[ShopSpec], start: dt.date) -> tuple[list[Team], list[Staff], list[Assignment]]:
+    teams = [Team(team_id=team_id, name=name) for team_id, name, _ in _TEAMS]
+    staff = [Staff(staff_id=pid, name=name, team_id=team, role="operations") for pid, name, team in _PEOPLE]
+    assignments = []
+    for team_id, _, platform in _TEAMS:
+        people = [pid for pid, _, team in _PEOPLE if team == team_id]
+        mine = [shop for shop in shops if shop.platform == platform]
+        for n, shop in enumerate(mine):
+            assignments.append(
+                Assignment(
+                    staff_id=people[n % len(people)],
+                    scope_type="shop",
+                    scope_id=f"{shop.platform}:{shop.shop_id}",
+                    valid_from=min(start, shop.launched_on),
+                )
+            )
+    return teams, staff, assignments
+
+
+def _reviews(world: SellerWorld, seed: int) -> list[Review]:
+    """About one delivered order in six gets a review a few days after delivery."""
+    rng = random.Random(f"demo-reviews:{seed}")
+    reviews = []
+    for order in world.orders():
+        if order.delivered_at is None or rng.random() >= 1 / 6:
+            continue
+        created = order.delivered_at + dt.timedelta(hours=rng.randrange(6, 96))
+        if created >= world.as_of:
+            continue
+        rating = rng.choices((5, 4, 3, 2, 1), weights=(55, 20, 10, 7, 8))[0]
+        reviews.append(
+            Review(
+                platform=order.platform,
+                shop_id=order.shop_id,
+                review_id=f"R{order.order_id}",
+                order_id=order.order_id,
+                rating=rating,
+                created_at=created,
+            )
+        )
+    return reviews
+
+
+def build_seller(seed: int, *, today: dt.date | None = None) -> DemoSeller:
+    """The demo seller for ``seed``; its 90 days end the day before ``today`` (UTC) less one."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=DAYS + 1)
+    shops = _shops(start, seed)
+    world = SellerWorld.generate(
+        seed, shops=shops, days=DAYS, start=start, skus=SKUS, refund_rate=0.06, cancel_rate=0.03
+    )
+    teams, staff, assignments = _organisation(shops, start)
+    return DemoSeller(world, teams, staff, assignments, _reviews(world, seed))
+
+
+def _row(record: StandardRecord) -> dict[str, object]:
+    return {k: ("" if v is None else str(v)) for k, v in record.model_dump(mode="json").items()}
+
+
+def daily_rates(seller: DemoSeller, rates: Mapping[str, str], base: str) -> list[FxRate]:
+    """The finance team's daily rate sheet into ``base`` over the world's days (and a day either
+    side, for shops east and west of UTC). The rates are the ERP's, so a day both report agrees."""
+    first = seller.world.start - dt.timedelta(days=1)
+    days = [first + dt.timedelta(days=n) for n in range(seller.world.days + 3)]
+    return [
+        FxRate(date=day, currency=code, base_currency=base, rate=Decimal(rate))
+        for day in days
+        for code, rate in sorted(rates.items())
+        if code != base
+    ]
+
+
+def write_files(seller: DemoSeller, directory: Path, rates: list[FxRate]) -> None:
+    """The seller's own files: the shop register, teams, staff, assignments, daily exchange
+    rates (CSV) and the marketplaces' review exports (JSONL), read by a ``files`` connection."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, list[StandardRecord]] = {
+        "fx_rates": list(rates),
+        "shops": list(seller.world.shop_dims()),
+        "teams": list(seller.teams),
+        "staff": list(seller.staff),
+        "assignments": list(seller.assignments),
+    }
+    for table, records in tables.items():
+        rows = [_row(r) for r in records]
+        with (directory / f"{table}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    with (directory / "reviews.jsonl").open("w", encoding="utf-8") as fh:
+        for review in seller.reviews:
+            fh.write(json.dumps(review.model_dump(mode="json")) + "\n")
