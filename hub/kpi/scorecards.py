@@ -30,7 +30,7 @@ from sdk import ConfigError
 
 from ..connections import audit
 from ..errors import describe_validation
-from ..store import Store, inserted_id
+from ..store import Store, inserted_id, upsert
 from ..store.management_tables import CONTRACT_VERSION, kpi_adjustments, kpi_scorecard, scorecard_templates
 from ..store.tables import standard_tables
 from .guardrails import DEFAULT_PAIRS, Pair, load_flags
@@ -346,30 +346,50 @@ def score(
                     mine,
                     flags_by_type[kind],
                 )
+        _publish(conn, tid, grain, start, rows)
+    return rows
+
+
+def _publish(conn: Connection, tid: int, grain: str, start: dt.date, rows: list[ScoreRow]) -> None:
+    """Make the period's ``kpi_scorecard`` rows ``rows``. Unchanged rows keep their
+    ``computed_at`` (sinks push what changed since their watermark); rows gone are deleted.
+    """
+    period = (
+        kpi_scorecard.c.tenant_id == tid,
+        kpi_scorecard.c.grain == grain,
+        kpi_scorecard.c.period_start == start,
+    )
+    fields = [
+        f for f in ScoreRow.__dataclass_fields__ if f not in ("subject_type", "subject_id", "metric_id")
+    ]
+    existing = {
+        (r.subject_type, r.subject_id, r.metric_id): tuple(getattr(r, f) for f in fields)
+        for r in conn.execute(select(kpi_scorecard).where(*period))
+    }
+    now = dt.datetime.now(dt.UTC)
+    wanted = {(r.subject_type, r.subject_id, r.metric_id): r for r in rows}
+    changed = [
+        {
+            **r.__dict__,
+            "tenant_id": tid,
+            "grain": grain,
+            "period_start": start,
+            "contract_version": CONTRACT_VERSION,
+            "computed_at": now,
+        }
+        for key, r in wanted.items()
+        if existing.get(key) != tuple(getattr(r, f) for f in fields)
+    ]
+    for subject_type, subject_id, metric_id in [key for key in existing if key not in wanted]:
         conn.execute(
             delete(kpi_scorecard).where(
-                kpi_scorecard.c.tenant_id == tid,
-                kpi_scorecard.c.grain == grain,
-                kpi_scorecard.c.period_start == start,
+                *period,
+                kpi_scorecard.c.subject_type == subject_type,
+                kpi_scorecard.c.subject_id == subject_id,
+                kpi_scorecard.c.metric_id == metric_id,
             )
         )
-        now = dt.datetime.now(dt.UTC)
-        if rows:
-            conn.execute(
-                kpi_scorecard.insert(),
-                [
-                    {
-                        **r.__dict__,
-                        "tenant_id": tid,
-                        "grain": grain,
-                        "period_start": start,
-                        "contract_version": CONTRACT_VERSION,
-                        "computed_at": now,
-                    }
-                    for r in rows
-                ],
-            )
-    return rows
+    upsert(conn, kpi_scorecard, changed)
 
 
 def _card(

@@ -364,7 +364,8 @@ def refresh_attainment(
         groups: dict[tuple[str, str, dt.date], list[Target]] = {}
         for t in targets:
             groups.setdefault((t.metric_id, t.grain, t.period_start), []).append(t)
-        refreshed = []
+        refreshed: list[Target] = []
+        targets_in_order: list[Target] = []
         for (metric_id, grain, start), members in groups.items():
             info = catalogue.get(metric_id, MetricInfo())
             values = fact_values(conn, tid, metric_id, grain, start)
@@ -387,10 +388,18 @@ def refresh_attainment(
                     )
                 )
                 refreshed.append(replace(t, actual_value=actual, attainment=reached, paced_attainment=pace))
-        # Only the measured columns change; who set the target and when stays as it was.
-        # One statement, executed with every row.
-        if refreshed:
+                targets_in_order.append(t)
+        # Only rows whose measured values moved are written, and their updated_at with them:
+        # sinks push what changed since their watermark. Who set the target stays as it was.
+        measured = ("actual_value", "attainment", "paced_attainment")
+        moved = [
+            t
+            for t, old in zip(refreshed, targets_in_order, strict=True)
+            if tuple(getattr(t, m) for m in measured) != tuple(getattr(old, m) for m in measured)
+        ]
+        if moved:
             key = ("metric_id", "grain", "period_start", "scope_type", "scope_id")
+            now = dt.datetime.now(dt.UTC)
             conn.execute(
                 kpi_target.update()
                 .where(kpi_target.c.tenant_id == tid, *(kpi_target.c[k] == bindparam(f"k_{k}") for k in key))
@@ -398,6 +407,7 @@ def refresh_attainment(
                     actual_value=bindparam("v_actual"),
                     attainment=bindparam("v_attainment"),
                     paced_attainment=bindparam("v_paced"),
+                    updated_at=now,
                 ),
                 [
                     {
@@ -406,7 +416,7 @@ def refresh_attainment(
                         "v_attainment": t.attainment,
                         "v_paced": t.paced_attainment,
                     }
-                    for t in refreshed
+                    for t in moved
                 ],
             )
         if publish:

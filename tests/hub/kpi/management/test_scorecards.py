@@ -219,6 +219,10 @@ def test_scores_equal_an_independent_computation(store, office):
     p5 = {r["metric_id"]: r for r in published if r["subject_id"] == "P5"}
     assert p5["acos"]["attainment"] is None and p5["acos"]["score"] is None  # not configured, not 0
 
+    # Scoring again with nothing new rewrites nothing: sinks see no change.
+    score(store, grain="month", period="2026-04")
+    assert scorecard_rows(store, grain="month", period="2026-04") == published
+
 
 @SQLITE_ONLY
 def test_adjustments_reweight_or_exempt_are_visible_and_audited(store, office, table_rows):

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from hub.kpi.target_periods import parse_period, period_label
 from hub.kpi.targets import list_targets, refresh_attainment, set_target
@@ -163,6 +164,21 @@ def test_attainment_and_pace_follow_direction_and_missing_values_stay_null(store
     assert finished.paced_attainment == finished.attainment == pytest.approx(36000 / 30000)
     [zero] = [t for t in list_targets(store) if t.period_start == dt.date(2026, 5, 1)]
     assert (zero.target_value, zero.attainment, zero.paced_attainment) == (0, None, None)
+
+    # A refresh that measures nothing new writes nothing: sinks see no change (updated_at).
+    from hub.store.management_tables import kpi_target
+
+    def stamps():
+        with store.begin() as conn:
+            return dict(
+                conn.execute(
+                    sa.select(kpi_target.c.scope_id + kpi_target.c.metric_id, kpi_target.c.updated_at)
+                ).all()
+            )
+
+    before = stamps()
+    assert refresh_attainment(store, as_of=dt.date(2026, 4, 10)) == 6
+    assert stamps() == before
 
 
 # MySQL is the database where "unchanged" could fail (a double read back differently).
