@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -227,3 +228,26 @@ def test_an_order_whose_two_currencies_disagree_is_quarantined_with_the_reason(m
         ).scalars()
     assert "orderFee 1.0000 (CNY) is not orderFeeOrigin" in error
     assert transport.broken not in {key[2] for key in stored(mabang_hub, "orders")}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_orders_updated_after_a_run_are_read_by_the_next(mabang_hub):
+    sim = MabangSimulator(make_world(days=6, skus=10), time_scale=SCALE)
+    name = connect_mabang(mabang_hub, sim)
+    assert sync(mabang_hub, name, sim.transport()).status == "succeeded"
+    info = get_connection(mabang_hub.ready_store, name)
+    with mabang_hub.ready_store.begin() as conn:
+        states = conn.execute(
+            sa.select(stream_states.c.state).where(
+                stream_states.c.connection_id == info.id, stream_states.c.stream == "orders"
+            )
+        ).scalars()
+        bound = min(dt.datetime.fromisoformat(state["after"]) for state in states)
+
+    # Orders move on one second after the first run's upper bound, as Mabang would stamp them.
+    moved = sim.world.update_orders(0.5, at=bound + dt.timedelta(seconds=1))
+    assert moved
+    time.sleep(2)  # the next run's bound (a minute behind its start) must pass that second
+    assert sync(mabang_hub, name, sim.transport()).status == "succeeded"
+
+    assert_equals_truth(mabang_hub, sim.truth(today_gmt8()), ("orders", "order_items", "shipments"))
