@@ -15,12 +15,15 @@ When a batch is written, for each of its groups:
   rows, it writes its rows as usual.
 - any **other** target (the default) takes the group over in order tables: another
   connection's rows of the group are replaced. A row with the same natural key keeps the
-  other connection's values of the columns this target does not map (so the ERP's ship and
-  delivery times survive a marketplace write that has none); rows with other keys (the ERP's
-  lines of an order the marketplace itemises itself) are removed.
+  values (its own earlier ones or another connection's) of the columns this target does not
+  map and leaves empty, so the ERP's ship and delivery times survive a marketplace write that
+  has none; rows with other keys (the ERP's lines of an order the marketplace itemises
+  itself) are removed.
 
 Lineage stays one connection per row: re-sending or remapping a deferring source touches only
 its own rows and the columns it owns; a re-sent record that lost a line still loses that row.
+A remap of the taking-over connection rebuilds its rows from its own raw records, so what the
+deferring one merged in returns with that connection's next write or remap (docs/mapping.md).
 """
 
 from __future__ import annotations
