@@ -70,30 +70,52 @@ class SlidingWindow:
 
 
 class DatasetPacer:
-    """The limits of one dataset; ``post`` runs a send when they allow it."""
+    """The limits of one dataset; ``post`` runs a send when they allow it.
 
-    def __init__(self, *, time_scale: float = 1.0, max_pending: int = MAX_PENDING_POSTS) -> None:
+    ``clock`` (simulated seconds; default the monotonic clock times ``time_scale``) and
+    ``sleep`` (real seconds) are injectable, so a test can run the windows on a virtual clock
+    that moves only when the pacer waits.
+    """
+
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        max_pending: int = MAX_PENDING_POSTS,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.time_scale = time_scale
+        self._clock = clock
+        self._sleep = sleep
         self.per_minute = SlidingWindow(POSTS_PER_MINUTE, 60.0)
         self.per_hour = SlidingWindow(POSTS_PER_HOUR_LARGE_TABLE, 3600.0)
         self.rows_per_hour = SlidingWindow(ROWS_PER_HOUR, 3600.0)
         self._pending = asyncio.Semaphore(max_pending)
         self._admission = asyncio.Lock()
+        self._sending = 0
+        self._answered = asyncio.Event()
         self.waited = 0.0
         """Simulated seconds spent waiting for the windows, for progress and benchmarks."""
         self.posts: list[float] = []
         """Admission times (simulated seconds) of every POST, for achieved-rate figures."""
 
     def now(self) -> float:
-        return time.monotonic() * self.time_scale
+        return self._clock() if self._clock is not None else time.monotonic() * self.time_scale
 
     async def post(self, rows: int, table_rows: int, send: Callable[[], Awaitable[None]]) -> None:
         """Wait for room for a POST of ``rows`` into a table holding ``table_rows``, then send."""
         async with self._pending:
             async with self._admission:
                 while (wait := self._wait(rows, table_rows)) > 0:
+                    if self._sending:
+                        # POSTs in flight carry provisional stamps (their admission): wait for
+                        # their answers, which fix the stamps, before deciding how long to wait.
+                        self._answered.clear()
+                        await self._answered.wait()
+                        continue
                     self.waited += wait
-                    await asyncio.sleep(wait / self.time_scale)
+                    await self._sleep(wait / self.time_scale)
                 now = self.now()
                 self.posts.append(now)
                 events = [
@@ -101,12 +123,15 @@ class DatasetPacer:
                     self.per_hour.record(now),
                     self.rows_per_hour.record(now, rows),
                 ]
+                self._sending += 1
             try:
                 await send()
             finally:
                 answered = self.now()
                 for event in events:
                     event.at = answered
+                self._sending -= 1
+                self._answered.set()
 
     def _wait(self, rows: int, table_rows: int) -> float:
         now = self.now()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -111,8 +112,11 @@ class PowerBISimulator(Simulator):
         specs_dir: str | None = None,
         keep_bodies: bool = True,
         faults: FaultPlan | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(tokens=TokenAuthority(access_ttl=3600.0), time_scale=time_scale, faults=faults)
+        super().__init__(
+            tokens=TokenAuthority(access_ttl=3600.0), time_scale=time_scale, faults=faults, clock=clock
+        )
         self.tenant = tenant
         self.workspaces = list(workspaces or [str(uuid.uuid4())])
         self.authority_host = authority_host.rstrip("/")

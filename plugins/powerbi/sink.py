@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -49,11 +49,15 @@ class PowerBISink(Sink):
         credentials: PowerBICredentials,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__(options, credentials)
         self._transport = transport
         self._client: PowerBIClient | None = None
-        self.pacer = DatasetPacer(time_scale=options.time_scale, max_pending=options.max_pending)
+        self.pacer = DatasetPacer(
+            time_scale=options.time_scale, max_pending=options.max_pending, clock=clock, sleep=sleep
+        )
         self.dataset_id: str | None = None
         self._schemas: dict[str, TableSchema] = {}
         self._table_rows: dict[str, int] = {}
