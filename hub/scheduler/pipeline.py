@@ -2,8 +2,8 @@
 
 The pipeline is an ordered list of steps. Each step receives the run so far and returns a
 JSON-able summary that is stored on the pipeline run; a step that raises stops the steps
-after it. The sync step is the hub's own; the KPI, alert and sink steps join the list as
-their modules land (see ``default_steps``).
+after it. The sync step lives here; the KPI, management (targets, scorecards,
+alerts) and push steps are in ``steps.py``.
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ class SyncStep:
 
 
 def default_steps(transport: httpx.AsyncBaseTransport | None = None) -> list[Step]:
-    """The steps every run takes. KPI recompute, alert evaluation and sink pushes are added
-    here once their modules exist; until then a run is the sync alone."""
-    return [SyncStep(transport)]
+    """The steps every run takes: sync, recompute KPIs, targets/scorecards/alerts, push sinks."""
+    from .steps import ComputeStep, ManagementStep, PushStep  # steps.py imports this module
+
+    return [SyncStep(transport), ComputeStep(), ManagementStep(), PushStep()]
 
 
 def _now() -> dt.datetime:

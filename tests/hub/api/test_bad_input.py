@@ -74,7 +74,7 @@ def test_bad_path_values_never_crash(client, world, routes, snapshot):
     headers = world["admin_a"]
 
     def checker(method, template):
-        @SETTINGS
+        @settings(SETTINGS, max_examples=5)
         @given(value=path_values)
         def check(value):
             path = template

@@ -24,6 +24,7 @@ def _call(client, method, path, body, headers):
     return client.request(method.upper(), path, json=body, headers=headers)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_another_tenant_sees_and_changes_nothing(client, world, routes, snapshot, helpers):
     ids, admin_b = world["ids"], world["admin_b"]
     before = snapshot()

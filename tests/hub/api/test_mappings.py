@@ -4,6 +4,7 @@ remap; rolling back restores the earlier standard rows."""
 from __future__ import annotations
 
 import fakeshop.data as data
+import pytest
 import sqlalchemy as sa
 
 from hub.store.tables import standard_tables
@@ -18,6 +19,7 @@ def _orders(hub):
     return {r.order_id: {k: v for k, v in r._asdict().items() if k != "ingested_at"} for r in rows}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_mapping_preview_save_run_remap_rollback(client, hub, admin, add_connection, helpers):
     cid = add_connection(admin, "shop1", shop_id="S1", orders=20)["id"]
     base = f"/api/v1/connections/{cid}/streams/orders/mapping"

@@ -14,6 +14,7 @@ ROTATED = "sk-rotated-0c9d8e7f6a5b4c3d"
 REJECTED = "bad-planted-31415926535"
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_planted_credential_never_leaves_the_hub(
     client, hub, admin, add_connection, helpers, monkeypatch, caplog
 ):

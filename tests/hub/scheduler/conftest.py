@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from hub.scheduler import Runner
+from hub.scheduler import Runner, SyncStep
 from hub.store.service_tables import pipeline_runs, schedules
 
 
@@ -19,7 +19,7 @@ def slept():
 
 @pytest.fixture
 def runner(hub, slept):
-    return Runner(hub, retry_delays=(5.0, 7.0), sleep=slept.append)
+    return Runner(hub, steps=[SyncStep()], retry_delays=(5.0, 7.0), sleep=slept.append)
 
 
 @pytest.fixture

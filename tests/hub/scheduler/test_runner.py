@@ -36,7 +36,7 @@ def test_a_run_syncs_to_the_truth_and_records_its_steps(hub, connect, runner, ru
 
 def test_the_same_fire_time_is_recorded_once(hub, connect, runner, runs):
     info = connect()
-    other = Runner(hub)  # a second scheduler process firing the same job
+    other = Runner(hub, steps=[SyncStep()])  # a second scheduler process firing the same job
     assert runner.run(info.id, trigger="schedule", scheduled_for=FIRE) is not None
     assert other.run(info.id, trigger="schedule", scheduled_for=FIRE) is None
     assert len(runs()) == 1 and _count(hub, sync_runs) == 1

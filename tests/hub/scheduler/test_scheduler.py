@@ -37,7 +37,7 @@ class Slow:
 def test_a_schedule_fires_the_pipeline(hub, connect, schedule, runs, waiter):
     info = connect()
     schedule(info.id, every_seconds=1)
-    scheduler = HubScheduler(Runner(hub), reconcile_seconds=0.5)
+    scheduler = HubScheduler(Runner(hub, steps=[SyncStep()]), reconcile_seconds=0.5)
     scheduler.start()
     try:
         waiter(lambda: sum(r.status == "succeeded" for r in runs()) >= 2, what="two scheduled runs")
@@ -72,7 +72,7 @@ def test_an_overlapping_fire_is_skipped_with_a_record(hub, connect, schedule, ru
 def test_jobs_survive_a_restart_and_missed_runs_coalesce(hub, connect, schedule, runs, waiter):
     info = connect()
     schedule(info.id, every_seconds=1)
-    first = HubScheduler(Runner(hub), reconcile_seconds=60)
+    first = HubScheduler(Runner(hub, steps=[SyncStep()]), reconcile_seconds=60)
     first.start()
     waiter(lambda: len(runs()) >= 1, what="a first run")
     first.shutdown()
@@ -83,7 +83,7 @@ def test_jobs_survive_a_restart_and_missed_runs_coalesce(hub, connect, schedule,
     time.sleep(3.2)  # three or four fire times pass while no scheduler runs
 
     other = _fresh_hub(hub)
-    second = HubScheduler(Runner(other), reconcile_seconds=60)
+    second = HubScheduler(Runner(other, steps=[SyncStep()]), reconcile_seconds=60)
     restarted = dt.datetime.now(dt.UTC)
     second.start()
     try:
@@ -103,7 +103,7 @@ def test_a_paused_connections_job_is_removed(hub, connect, schedule):
 
     info = connect()
     schedule(info.id, every_seconds=3600)
-    scheduler = HubScheduler(Runner(hub), reconcile_seconds=60)
+    scheduler = HubScheduler(Runner(hub, steps=[SyncStep()]), reconcile_seconds=60)
     scheduler.start()
     try:
         assert len(scheduler.jobs()) == 1
