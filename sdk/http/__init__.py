@@ -20,7 +20,7 @@ from .auth import (
 from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
 from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
 from .ratelimit import RateBudgets, RateLimit, TokenBucket
-from .redact import MASK, Redactor
+from .redact import MASK, Redactor, redact_library_logs
 from .reports import ReportFormat, ReportStatus, decode_report, wait_for_report
 
 __all__ = [
@@ -48,6 +48,10 @@ __all__ = [
     "decode_report",
     "hmac_sha256_hex",
     "parse_retry_after",
+    "redact_library_logs",
     "time_windows",
     "wait_for_report",
 ]
+
+# Importing the toolkit is enough to keep httpx's request log lines free of query secrets.
+redact_library_logs()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "Redactor", "redact_library_logs"]
 
 MASK = "***"
 
@@ -45,3 +46,36 @@ class Redactor:
         ]
         masked = urlunsplit(parts._replace(query=urlencode(query, safe="*")))
         return self.text(masked)
+
+
+class _UrlArgsFilter(logging.Filter):
+    """Masks sensitive query parameters in the URLs a library logs as arguments.
+
+    httpx logs every request at INFO as ``HTTP Request: GET <full URL>``; platforms that pass
+    keys, tokens and signatures in the query string (TikTok Shop, Shopee) would otherwise have
+    them written to any log that shows INFO.
+    """
+
+    _redactor = Redactor()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("?" in str(arg) for arg in record.args):
+            record.args = tuple(self._mask(arg) for arg in record.args)
+        return True
+
+    def _mask(self, arg: object) -> object:
+        text = str(arg)
+        if "://" in text and "?" in text:
+            return self._redactor.url(text)
+        return arg
+
+
+_URL_FILTER = _UrlArgsFilter()
+
+
+def redact_library_logs(*names: str) -> None:
+    """Install the URL-masking filter on the named loggers (idempotent); httpx's by default."""
+    for name in names or ("httpx",):
+        logger = logging.getLogger(name)
+        if _URL_FILTER not in logger.filters:
+            logger.addFilter(_URL_FILTER)

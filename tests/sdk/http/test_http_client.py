@@ -269,3 +269,24 @@ def test_rate_limited_error_carries_retry_after():
     with pytest.raises(RateLimited) as raised:
         call(client(script))
     assert raised.value.retry_after == 3.0
+
+
+def test_httpx_request_log_lines_carry_no_query_secrets(caplog):
+    # httpx logs each request's full URL at INFO; platforms that sign in the query string put
+    # keys, tokens and signatures there.
+    url = (
+        "https://open-api.example/api?app_key=AK-visible-1&access_token=TK-visible-2&sign=SG-visible-3&page=2"
+    )
+
+    async def fetch() -> None:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+        async with httpx.AsyncClient(transport=transport) as client:
+            await client.get(url)
+
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        asyncio.run(fetch())
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name == "httpx")
+    assert "HTTP Request: GET" in logged
+    assert "page=2" in logged
+    for secret in ("AK-visible-1", "TK-visible-2", "SG-visible-3"):
+        assert secret not in logged
