@@ -21,7 +21,7 @@ gap. So:
 
 Target (issue 7): achieved ÷ allowed ≥ 0.95.
 
-    python benchmarks/powerbi_pacing.py [--posts 600] [--minute-scale 30] [--hour-scale 250]
+    python benchmarks/powerbi_pacing.py [--posts 600] [--minute-scale 10] [--hour-scale 100]
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def kept(times: list[float], limit: int, window: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=600)
-    parser.add_argument("--minute-scale", type=float, default=30.0)
-    parser.add_argument("--hour-scale", type=float, default=250.0)
+    parser.add_argument("--minute-scale", type=float, default=10.0)
+    parser.add_argument("--hour-scale", type=float, default=100.0)
     args = parser.parse_args()
 
     sim, sink, wall = run(args.posts * 100, 100, args.minute_scale)
