@@ -131,10 +131,10 @@ class _Source:
     env: _RowEnv
 
 
-def _source(metric_id: str, d: MetricDefinition, ctx: MeasureContext) -> _Source:
+def _source(metric_id: str, d: MetricDefinition, ctx: MeasureContext, *, with_order: bool = False) -> _Source:
     assert d.table and d.date
     table = standard_tables[d.table].alias("src")
-    order = standard_tables["orders"].alias("ord") if _uses_order(d) else None
+    order = standard_tables["orders"].alias("ord") if with_order or _uses_order(d) else None
     from_: Any = table
     if order is not None:
         from_ = from_.outerjoin(
@@ -311,8 +311,78 @@ def build_days(
     if restriction.shops is not None:
         delete = delete.where(m.c.shop_key.in_(sorted(restriction.shops)))
     conn.execute(delete)
+    for members in _scan_groups(measures):
+        if len(members) == 1:
+            select = measure_select(*members[0], ctx, restriction)
+        else:
+            select = _group_select(members, ctx, restriction)
+        conn.execute(m.insert().from_select(_COLUMNS, select))
+
+
+def _scan_groups(measures: dict[str, MetricDefinition]) -> list[list[tuple[str, MetricDefinition]]]:
+    """Measures read from the same table, dated the same way and at the same level share one scan."""
+    groups: dict[tuple[str, str, str, str], list[tuple[str, MetricDefinition]]] = {}
     for metric_id, d in measures.items():
-        conn.execute(m.insert().from_select(_COLUMNS, measure_select(metric_id, d, ctx, restriction)))
+        key = (d.table or "", d.date or "", d.level, metric_id if d.aggregate == "median" else "")
+        groups.setdefault(key, []).append((metric_id, d))
+    return list(groups.values())
+
+
+def _group_select(
+    members: list[tuple[str, MetricDefinition]], ctx: MeasureContext, restriction: Restriction
+) -> Select[Any]:
+    """One scan computing several measures: per-measure filtered sums, then one row per measure.
+
+    A measure gets a row for a (day, shop, SKU) only where at least one source row passed its
+    filters, exactly as when it is computed alone.
+    """
+    first_id, first = members[0]
+    src = _source(first_id, first, ctx, with_order=any(_uses_order(d) for _, d in members))
+    basis = ctx.basis.model_dump()
+    sku = src.table.c.sku if first.level == "sku" else sa.literal("")
+    columns: list[Any] = [src.day.label("day"), src.shop_key.label("shop_key"), sku.label("sku")]
+    for i, (metric_id, d) in enumerate(members):
+        own = _filters(metric_id, d, src, ctx)[2:]  # without the tenant and day conditions
+        passed = sa.and_(*own) if own else sa.true()
+        if d.aggregate == "count":
+            value: Any = sa.func.sum(sa.case((passed, 1), else_=0))
+        else:
+            assert d.column
+            raw = sql_value(compile_expr(d.column, src.env, basis))
+            if d.amount:
+                raw = raw * _fx(ctx, sql_value(compile_expr(d.currency, src.env, basis)), src.day)
+            if d.aggregate == "count_distinct":
+                value = sa.func.count(sa.distinct(sa.case((passed, raw))))
+            else:
+                value = sa.func.coalesce(sa.func.sum(sa.case((passed, sa.func.coalesce(raw, 0)))), 0)
+        columns.append(sa.cast(value, sa.Double).label(f"v{i}"))
+        columns.append(sa.func.count(sa.case((passed, 1))).label(f"p{i}"))
+    where = [src.table.c.tenant_id == ctx.tenant_id, src.day.is_not(None), *_restrict(src, restriction)]
+    grouped = (
+        sa.select(*columns)
+        .select_from(src.from_)
+        .where(*where)
+        .group_by(src.day, src.shop_key, sku)
+        .subquery("g")
+    )
+    names = [
+        sa.select(sa.literal(i).label("k"), sa.literal(mid).label("measure"))
+        for i, (mid, _) in enumerate(members)
+    ]
+    ml = sa.union_all(*names).subquery("ml")
+    return (
+        sa.select(
+            sa.literal(ctx.tenant_id).label("tenant_id"),
+            sa.cast(ml.c.measure, sa.String(64)).label("measure"),
+            sa.literal("day").label("grain"),
+            grouped.c.day.label("period_start"),
+            grouped.c.shop_key,
+            grouped.c.sku,
+            sa.case(*[(ml.c.k == i, grouped.c[f"v{i}"]) for i in range(len(members))]).label("value"),
+        )
+        .select_from(grouped.join(ml, sa.or_(ml.c.measure == grouped.c.shop_key, ml.c.k.is_not(None))))
+        .where(sa.or_(*[sa.and_(ml.c.k == i, grouped.c[f"p{i}"] > 0) for i in range(len(members))]))
+    )
 
 
 def roll_up(

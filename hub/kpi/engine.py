@@ -88,8 +88,7 @@ def compute(
     """Recompute ``tenant``'s KPIs: incrementally from what changed, or everything with ``full``.
 
     ``metrics``, ``grains`` and ``scopes`` narrow a *full* recompute to a slice (for previews
-    and benchmarks); a narrowed compute leaves the watermark alone, so the next regular compute
-    still sees every change.
+    and benchmarks); the next regular compute after a narrowed one is a full one.
     """
     cat = catalogue or Catalogue.default()
     partial = metrics is not None or tuple(grains) != GRAINS or tuple(scopes) != SCOPES
@@ -118,7 +117,7 @@ def compute(
         reason = _full_reason(conn, tenant_id, full or partial, state, basis.version)
         ctx = MeasureContext(tenant_id, base_currency, basis.settings, frozenset(zones | {"UTC"}))
         fc = FactContext(tenant_id, tenant, base_currency, basis.settings, basis.version, now, cat)
-        measures = _measures_for(cat, wanted)
+        measures = _measures_for(cat, wanted, scopes)
         report = ComputeReport(tenant, basis.version, reason is not None, reason or "", grains=list(grains))
         if reason is not None:
             _run_full(conn, fc, ctx, measures, wanted, grains, scopes, report)
@@ -127,14 +126,20 @@ def compute(
             _run_incremental(conn, fc, ctx, measures, wanted, state.watermark, report)
         if not partial:
             _save_state(conn, tenant_id, now - _WATERMARK_LAG, basis.version, now)
+        else:
+            # A narrowed compute rebuilt only some measures: the next compute must be full.
+            conn.execute(kpi_compute_state.delete().where(kpi_compute_state.c.tenant_id == tenant_id))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _measures_for(cat: Catalogue, wanted: Sequence[str]) -> dict[str, MetricDefinition]:
+def _measures_for(
+    cat: Catalogue, wanted: Sequence[str], scopes: Sequence[str]
+) -> dict[str, MetricDefinition]:
     needed: set[str] = set()
+    kinds = ["tenant"] + (["sku"] if {"sku", "category"} & set(scopes) else [])
     for metric_id in wanted:
-        for scope in ("tenant", "sku"):
+        for scope in kinds:
             for base in cat.base_of(cat.variant(metric_id, scope)):
                 needed |= {base} if cat.metrics[base].kind == "simple" else cat.refs(base)
     return {m: cat.metrics[m] for m in sorted(needed)}

@@ -284,16 +284,6 @@ def _evaluate(env: _PivotEnv, metric_id: str) -> tuple[Any, Any, Any]:
     return env.name(metric_id), None, None
 
 
-def _metric_list(metric_ids: Sequence[str]) -> Any:
-    selects = [sa.select(sa.cast(sa.literal(m), sa.String(64)).label("metric_id")) for m in metric_ids]
-    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("ml")
-
-
-def _every_row(ml: Any, pivot: Any) -> Any:
-    """An always-true condition naming both sides: a cross join SQLAlchemy's linter accepts."""
-    return sa.or_(ml.c.metric_id == pivot.c.scope_id, ml.c.metric_id.is_not(None))
-
-
 def _unit_currency(fc: FactContext, metric_id: str) -> tuple[str, str | None]:
     unit = fc.catalogue.get(metric_id).unit
     return unit, fc.base_currency if unit == "currency" else None
@@ -301,7 +291,7 @@ def _unit_currency(fc: FactContext, metric_id: str) -> tuple[str, str | None]:
 
 def facts_select(
     fc: FactContext, scope_type: str, grain: str, metric_ids: Sequence[str], periods: Sequence[dt.date] | None
-) -> Select[Any] | None:
+) -> Any:
     """The kpi_fact rows of ``metric_ids`` at one grain and scope type (None: nothing to compute)."""
     cat = fc.catalogue
     sku_scope = scope_type in ("sku", "category")
@@ -335,7 +325,7 @@ def facts_select(
         return None
     u = (sa.union_all(*sources) if len(sources) > 1 else sources[0]).subquery("u")
     labels = {b: f"c{i}" for i, b in enumerate(sorted(bases))}
-    pivot = (
+    grouped = (
         sa.select(
             u.c.scope_id,
             u.c.platform,
@@ -344,50 +334,51 @@ def facts_select(
             *[sa.func.sum(sa.case((u.c.name == b, u.c.value))).label(lbl) for b, lbl in labels.items()],
         )
         .group_by(u.c.scope_id, u.c.platform, u.c.shop_id, u.c.period_start)
-        .subquery("pivot")
+        .subquery("grouped")
     )
     dd = dim_date.alias("pd_dates")
     bucket = dd.c[GRAIN_COLUMN[grain]]
     pd = sa.select(bucket.label("p"), sa.func.count().label("n")).group_by(bucket).subquery("pd")
-    env = _PivotEnv(cat, basis, {b: pivot.c[lbl] for b, lbl in labels.items()}, pd.c.n)
-    ml = _metric_list(list(chosen))
-    value_cases, num_cases, den_cases, unit_cases, cur_cases, present = [], [], [], [], [], []
-    for metric_id, variant in chosen.items():
-        value, num, den = _evaluate(env, variant)
-        is_metric = ml.c.metric_id == metric_id
-        value_cases.append((is_metric, sa.cast(sql_value(value), sa.Double)))
-        num_cases.append((is_metric, sa.cast(sql_value(num), sa.Double)))
-        den_cases.append((is_metric, sa.cast(sql_value(den), sa.Double)))
-        unit, currency = _unit_currency(fc, metric_id)
-        unit_cases.append((is_metric, sa.literal(unit)))
-        cur_cases.append((is_metric, sa.cast(sa.literal(currency), sa.String(3))))
-        own = [pivot.c[labels[b]].is_not(None) for b in cat.base_of(variant) if b in labels]
-        if own:
-            present.append(sa.and_(is_metric, sa.or_(*own)))
-    if not present:
-        return None
-    return (
-        sa.select(
-            sa.literal(fc.tenant_id).label("tenant_id"),
-            ml.c.metric_id,
-            sa.literal(grain).label("grain"),
-            pivot.c.period_start,
-            sa.literal(scope_type).label("scope_type"),
-            pivot.c.scope_id,
-            pivot.c.platform,
-            pivot.c.shop_id,
-            sa.case(*value_cases).label("value"),
-            sa.case(*num_cases).label("numerator"),
-            sa.case(*den_cases).label("denominator"),
-            sa.case(*unit_cases).label("unit"),
-            sa.case(*cur_cases).label("currency"),
-            sa.literal(fc.basis_version).label("basis_version"),
-            sa.literal(fc.computed_at, kpi_fact.c.computed_at.type).label("computed_at"),
-            sa.literal(CONTRACT_VERSION).label("contract_version"),
-        )
-        .select_from(pivot.outerjoin(pd, pd.c.p == pivot.c.period_start).join(ml, _every_row(ml, pivot)))
-        .where(sa.or_(*present))
+    # Materialized once, then each KPI is one cheap SELECT over it (UNION ALL): evaluating every
+    # KPI's formula for every row through one big CASE costs metrics² per row instead.
+    pivot = (
+        sa.select(grouped, pd.c.n.label("period_days"))
+        .select_from(grouped.outerjoin(pd, pd.c.p == grouped.c.period_start))
+        .cte("pivot")
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    env = _PivotEnv(cat, basis, {b: pivot.c[lbl] for b, lbl in labels.items()}, pivot.c.period_days)
+    selects = []
+    for metric_id, variant in chosen.items():
+        own = [pivot.c[labels[b]].is_not(None) for b in cat.base_of(variant) if b in labels]
+        if not own:
+            continue
+        value, num, den = _evaluate(env, variant)
+        unit, currency = _unit_currency(fc, metric_id)
+        selects.append(
+            sa.select(
+                sa.literal(fc.tenant_id).label("tenant_id"),
+                sa.cast(sa.literal(metric_id), sa.String(64)).label("metric_id"),
+                sa.cast(sa.literal(grain), sa.String(8)).label("grain"),
+                pivot.c.period_start,
+                sa.cast(sa.literal(scope_type), sa.String(16)).label("scope_type"),
+                pivot.c.scope_id,
+                pivot.c.platform,
+                pivot.c.shop_id,
+                sa.cast(sql_value(value), sa.Double).label("value"),
+                sa.cast(sql_value(num), sa.Double).label("numerator"),
+                sa.cast(sql_value(den), sa.Double).label("denominator"),
+                sa.cast(sa.literal(unit), sa.String(16)).label("unit"),
+                sa.cast(sa.literal(currency), sa.String(3)).label("currency"),
+                sa.literal(fc.basis_version).label("basis_version"),
+                sa.literal(fc.computed_at, kpi_fact.c.computed_at.type).label("computed_at"),
+                sa.cast(sa.literal(CONTRACT_VERSION), sa.String(8)).label("contract_version"),
+            ).where(sa.or_(*own))
+        )
+    if not selects:
+        return None
+    return sa.union_all(*selects) if len(selects) > 1 else selects[0]
 
 
 def _sku_count(

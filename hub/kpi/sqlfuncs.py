@@ -124,14 +124,13 @@ def transitions(zone: str) -> tuple[tuple[dt.datetime, int], ...]:
 
 
 def _offset_tree(ts: ColumnElement[Any], changes: tuple[tuple[dt.datetime, int], ...]) -> ColumnElement[Any]:
-    """A balanced CASE: a handful of comparisons per row even with decades of DST changes."""
+    """A flat CASE, newest change first (recent rows match early); nested CASEs overflow SQLite's parser."""
     if len(changes) == 1:
         return sa.literal(changes[0][1])
-    middle = len(changes) // 2
-    pivot = sa.literal(changes[middle][0], UtcDateTime())
+    newest_first = list(reversed(changes[1:]))
     return sa.case(
-        (ts < pivot, _offset_tree(ts, changes[:middle])),
-        else_=_offset_tree(ts, changes[middle:]),
+        *[(ts >= sa.literal(start, UtcDateTime()), sa.literal(offset)) for start, offset in newest_first],
+        else_=sa.literal(changes[0][1]),
     )
 
 
