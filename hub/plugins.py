@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from sdk import (
     PROJECT_NAME,
+    SECRET_NAME,
     CredentialSpec,
     MetricProvider,
     NotFound,
@@ -46,7 +47,6 @@ _SDK_MAJOR = int(sdk_version.split(".")[0])
 T = TypeVar("T")
 
 # Credential fields whose names say they hold a secret must be typed as secrets.
-_SECRET_NAME = re.compile(r"secret|token|password|passwd|private|api_key|app_key|partner_key|signing")
 
 
 @dataclass
@@ -292,7 +292,7 @@ def _validated_name(kind: str, obj: Any) -> str:
     plain = [
         f
         for f in obj.Credentials.model_fields
-        if _SECRET_NAME.search(f) and f not in secret_field_names(obj.Credentials)
+        if SECRET_NAME.search(f) and f not in secret_field_names(obj.Credentials)
     ]
     if plain:
         raise PluginError(

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .hooks import PROJECT_NAME, hookimpl
 from .metrics import MetricDefinition, MetricProvider
-from .options import CredentialSpec, PluginOptions, secret_field_names
+from .options import SECRET_NAME, CredentialSpec, PluginOptions, secret_field_names
 from .records import (
     STANDARD_RECORDS,
     AdPerformance,
@@ -64,6 +64,7 @@ hub refuses to load one built for another major version, with a load error namin
 __all__ = [
     "COLUMN_TYPES",
     "PROJECT_NAME",
+    "SECRET_NAME",
     "STANDARD_RECORDS",
     "AdPerformance",
     "Assignment",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-__all__ = ["CredentialSpec", "PluginOptions", "secret_field_names"]
+__all__ = ["SECRET_NAME", "CredentialSpec", "PluginOptions", "secret_field_names"]
+
+SECRET_NAME = re.compile(r"secret|token|password|passwd|private|api_key|app_key|partner_key|signing|sign_key")
+"""Field names that look like secrets: such a credential field must be typed ``SecretStr``."""
 
 
 class PluginOptions(BaseModel):

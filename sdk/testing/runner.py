@@ -15,7 +15,6 @@ is given a ``RecordMapper`` (the hub's pytest plugin ``hub.testing`` provides on
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +25,12 @@ import jmespath
 from pydantic import SecretStr
 
 from ..errors import KpihubError
-from ..options import CredentialSpec, secret_field_names
+from ..options import SECRET_NAME, CredentialSpec, secret_field_names
 from ..records import standard_record
 from ..source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
 
 __all__ = ["SECRET_NAME", "KitRunner", "RecordMapper", "RowKey", "RunOutcome", "secret_names"]
 
-SECRET_NAME = re.compile(r"secret|token|password|passwd|private|api_key|app_key|partner_key|signing|sign_key")
 """Credential field names that say they hold a secret, which must then be typed ``SecretStr``."""
 
 RowKey = tuple[str, tuple[Any, ...]]
