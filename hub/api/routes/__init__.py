@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import api_keys, audit, connections, mappings, plugins, runs, schedules, shops, tenants, users
+from . import (
+    api_keys,
+    audit,
+    connections,
+    kpis,
+    mappings,
+    plugins,
+    runs,
+    schedules,
+    shops,
+    sinks,
+    tenants,
+    users,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,6 +30,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     mappings.router,
     schedules.router,
     runs.router,
+    kpis.router,
+    sinks.router,
     plugins.router,
     audit.router,
 )

@@ -18,6 +18,17 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture
+def registry():
+    """The fake shop and the database sink, so sinks can be configured and pushed."""
+    import fakeshop
+
+    import plugins.database
+    from hub.plugins import load_plugins
+
+    return load_plugins(entry_points=[], extra=[("fakeshop", fakeshop), ("database", plugins.database)])
+
+
+@pytest.fixture
 def app(hub):
     # Runs sync only: what the API does with a run does not depend on the KPI steps after it,
     # which tests/hub/scheduler/test_pipeline_steps.py covers.
@@ -172,6 +183,12 @@ ROUTES = {
     ("get", "/api/v1/pipeline-runs/{run_id}"): ("read", None),
     ("post", "/api/v1/connections/{connection_id}/runs"): ("operate", None),
     ("get", "/api/v1/connections/{connection_id}/freshness"): ("read", None),
+    ("get", "/api/v1/kpis"): ("read", None),
+    ("get", "/api/v1/alerts"): ("read", None),
+    ("patch", "/api/v1/alerts/{alert_id}"): ("operate", {"status": "acknowledged"}),
+    ("get", "/api/v1/sinks"): ("read", None),
+    ("get", "/api/v1/sinks/{sink_id}"): ("read", None),
+    ("post", "/api/v1/sinks/{sink_id}/push"): ("operate", None),
     ("get", "/api/v1/plugins"): ("read", None),
     ("get", "/api/v1/audit"): ("admin", None),
 }
@@ -189,6 +206,8 @@ def fill(path: str, ids: dict) -> str:
     """The path with its parameters replaced by ``ids``; pipeline runs use their own key."""
     if path.startswith("/api/v1/pipeline-runs/"):
         return path.format(run_id=ids["pipeline_run_id"])
+    if path == "/api/v1/kpis":
+        return path + "?metric_id=gmv&grain=day"
     return path.format(**ids)
 
 
@@ -198,7 +217,7 @@ def routes():
 
 
 @pytest.fixture
-def world(client, hub, make_key, add_connection):
+def world(client, hub, make_key, add_connection, tmp_path):
     """Tenant ``default`` with one of everything (synced), and tenant ``beta`` with an admin.
 
     Returns the ids of tenant default's objects, its admin's headers and beta's admin's headers.
@@ -228,6 +247,9 @@ def world(client, hub, make_key, add_connection):
     tenant = client.get("/api/v1/tenants", headers=admin_a).json()["items"][0]
     admin_b = make_key("beta", "admin", name="beta-admin")
     add_connection(admin_b, "beta-conn", shop_id="BETA-SHOP")
+    sink_id = _add_sink(hub, "default", "alpha-sink", tmp_path / "alpha.db")
+    _add_sink(hub, "beta", "beta-sink", tmp_path / "beta.db")
+    alert_id = _add_alert(hub, "default", "alpha-rule", "fakeshop:ALPHA-SHOP")
     ids = {
         "tenant_id": tenant["id"],
         "connection_id": conn_a["id"],
@@ -239,8 +261,67 @@ def world(client, hub, make_key, add_connection):
         "stream": "orders",
         "platform": "fakeshop",
         "shop_id": "ALPHA-SHOP",
+        "sink_id": sink_id,
+        "alert_id": alert_id,
     }
     return {"ids": ids, "admin_a": admin_a, "admin_b": admin_b}
+
+
+def _add_sink(hub, tenant, name, path):
+    from hub.publish import add_sink
+
+    info = add_sink(
+        hub.ready_store,
+        hub.vault,
+        hub.registry,
+        name=name,
+        plugin="database",
+        options={},
+        credentials={"url": f"sqlite:///{path}"},
+        tables=["dim_shop"],
+        tenant=tenant,
+    )
+    return info.id
+
+
+def _add_alert(hub, tenant, rule, scope_id):
+    """An alert as the evaluator would raise it (the evaluator itself is tested with the KPI engine)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from hub.kpi.alert_rules import add_rule
+    from hub.store.management_tables import kpi_alert
+
+    rule_id = add_rule(
+        hub.ready_store,
+        hub.vault,
+        {"name": rule, "metric_id": "gmv", "scope_type": "shop", "threshold": 1},
+        tenant=tenant,
+    )
+    with hub.ready_store.begin() as conn:
+        tenant_id = conn.execute(
+            sa.text("SELECT id FROM tenants WHERE name = :n"), {"n": tenant}
+        ).scalar_one()
+        inserted = conn.execute(
+            kpi_alert.insert().values(
+                tenant_id=tenant_id,
+                rule_id=rule_id,
+                raised_at=dt.datetime.now(dt.UTC),
+                metric_id="gmv",
+                scope_type="shop",
+                scope_id=scope_id,
+                grain="day",
+                value=5.0,
+                threshold=1.0,
+                severity="warning",
+                status="open",
+                message=f"gmv of shop {scope_id} is 5.0, > 1",
+                delivery="none",
+                contract_version="1.0",
+            )
+        )
+        return inserted.inserted_primary_key[0]
 
 
 def _snapshot(hub):
@@ -261,6 +342,8 @@ def _snapshot(hub):
         "audit_log",
         "orders",
         "shops",
+        "kpi_alert",
+        "sinks",
     ]
     state = {}
     with hub.ready_store.begin() as conn:

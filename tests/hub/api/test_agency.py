@@ -49,3 +49,24 @@ def test_platform_scope_limits_connections(client, world, make_key):
     elsewhere = make_key("default", "viewer", platforms=["amazon"], name="amazon-only")
     assert client.get("/api/v1/connections", headers=elsewhere).json()["items"] == []
     assert client.get("/api/v1/shops", headers=elsewhere).json()["items"] == []
+
+
+def test_alerts_follow_the_scope_and_kpis_answer_before_any_compute(client, world, make_key):
+    ids = world["ids"]
+    agency = make_key("default", "agency", shops=["ALPHA-TWO"], name="agency")
+    assert client.get("/api/v1/alerts", headers=agency).json()["items"] == []
+    assert (
+        client.patch(
+            f"/api/v1/alerts/{ids['alert_id']}", json={"status": "resolved"}, headers=agency
+        ).status_code
+        == 404
+    )
+    admin = world["admin_a"]
+    (alert,) = client.get("/api/v1/alerts", headers=admin).json()["items"]
+    assert alert["scope_id"] == "fakeshop:ALPHA-SHOP" and alert["status"] == "open"
+    acked = client.patch(f"/api/v1/alerts/{ids['alert_id']}", json={"status": "acknowledged"}, headers=admin)
+    assert acked.json()["status"] == "acknowledged"
+    kpis = client.get("/api/v1/kpis?metric_id=gmv&grain=day", headers=admin)
+    assert kpis.status_code == 200 and kpis.json()["items"] == []
+    unknown = client.get("/api/v1/kpis?metric_id=no_such_metric", headers=admin)
+    assert unknown.status_code == 422 and unknown.json()["error"]["fields"][0]["path"] == "query.metric_id"

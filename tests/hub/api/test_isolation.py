@@ -7,7 +7,16 @@ import pytest
 from hub.api import API_PREFIX
 from hub.api.routes import ROUTERS
 
-MARKERS = ("alpha-conn", "alpha-other", "alice@alpha.example", "alpha-key", "ALPHA-SHOP", "ALPHA-TWO")
+MARKERS = (
+    "alpha-conn",
+    "alpha-other",
+    "alice@alpha.example",
+    "alpha-key",
+    "ALPHA-SHOP",
+    "ALPHA-TWO",
+    "alpha-sink",
+    "alpha-rule",
+)
 
 
 def test_the_route_table_covers_every_route(routes):
@@ -41,12 +50,12 @@ def test_another_tenant_sees_and_changes_nothing(client, world, routes, snapshot
     assert after == before
 
 
-def test_another_tenants_lists_hold_none_of_its_objects(client, world, routes):
+def test_another_tenants_lists_hold_none_of_its_objects(client, world, routes, helpers):
     admin_b = world["admin_b"]
     for (method, template), _ in sorted(routes.items()):
         if method != "get" or "{" in template:
             continue
-        response = client.get(template, headers=admin_b)
+        response = client.get(helpers.fill(template, world["ids"]), headers=admin_b)
         assert response.status_code == 200, (template, response.text)
         for marker in MARKERS:
             assert marker not in response.text, (template, marker)
