@@ -64,6 +64,8 @@ class _State:
     watermark: dt.datetime | None
     fingerprint: str | None
     rows_pushed: int
+    at_watermark: int
+    """Rows stamped exactly ``watermark`` when it was taken."""
     columns: list[str]
     pending: bool
     pushed_at: dt.datetime | None
@@ -141,7 +143,7 @@ async def _push_table(
         store,
         info.id,
         table.name,
-        _State(snap.newest, snap.fingerprint, rows_held, list(table.columns), False, _now()),
+        _State(snap.newest, snap.fingerprint, rows_held, snap.at_newest, list(table.columns), False, _now()),
         pending=False,
     )
     return TableResult(table.name, action, sent)
@@ -164,6 +166,10 @@ def _plan(sink: Sink, table: PublishedTable, state: _State | None, snap: Snapsho
     if table.change_column is None:
         same = snap.fingerprint == state.fingerprint and snap.rows == state.rows_pushed
         return _Plan("skipped", False) if same else replace
+    if state.watermark is not None and snap.at_after != state.at_watermark:
+        # Rows were stamped with the watermark's own time after it was read (a write in the
+        # same tick, or one committed later): the exclusive window cannot see them.
+        return replace
     if snap.changed == 0 and snap.rows == state.rows_pushed:
         return _Plan("skipped", False)
     if snap.rows == state.rows_pushed + snap.changed:
@@ -206,6 +212,7 @@ def _load(store: Store, sink_id: int, name: str) -> _State | None:
         row.watermark,
         row.fingerprint,
         int(row.rows_pushed),
+        int(row.at_watermark),
         list(row.columns),
         bool(row.pending),
         row.pushed_at,
@@ -221,6 +228,7 @@ def _save(store: Store, sink_id: int, name: str, state: _State | None, *, pendin
         "watermark": state.watermark if state else None,
         "fingerprint": state.fingerprint if state else None,
         "rows_pushed": state.rows_pushed if state else 0,
+        "at_watermark": state.at_watermark if state else 0,
         "columns": state.columns if state else [],
         "pending": pending,
         "pushed_at": state.pushed_at if state else None,

@@ -23,12 +23,16 @@ PAGE_ROWS = 10_000
 @dataclass(frozen=True)
 class Snapshot:
     """A table's state at the start of a push: rows, newest change time, fingerprint, and how
-    many rows changed after the previous watermark (up to ``newest``)."""
+    many rows changed after the previous watermark (up to ``newest``), and how many rows carry
+    exactly the previous watermark and exactly ``newest`` (stamps are not unique: rows written
+    with the watermark's stamp after it was read show up as a different count there)."""
 
     rows: int
     newest: dt.datetime | None
     fingerprint: str | None
     changed: int
+    at_after: int = 0
+    at_newest: int = 0
 
 
 def _scope(table: PublishedTable, tenant_id: int) -> ColumnElement[bool]:
@@ -71,9 +75,16 @@ def snapshot(
             digest.update(json.dumps(row, sort_keys=True, default=str).encode())
             rows += 1
         return Snapshot(rows, None, digest.hexdigest(), rows)
+    change = table.table.c[table.change_column]
     with store.begin() as conn:
+
+        def at(stamp: dt.datetime | None) -> int:
+            if stamp is None:
+                return 0
+            query = select(func.count()).select_from(table.table).where(scope, change == stamp)
+            return int(conn.execute(query).scalar_one())
+
         rows = int(conn.execute(select(func.count()).select_from(table.table).where(scope)).scalar_one())
-        change = table.table.c[table.change_column]
         newest = conn.execute(select(func.max(change)).where(scope)).scalar_one()
         changed = int(
             conn.execute(
@@ -82,7 +93,7 @@ def snapshot(
                 .where(scope, _window(table, after, newest, inclusive=inclusive))
             ).scalar_one()
         )
-    return Snapshot(rows, newest, None, changed)
+        return Snapshot(rows, newest, None, changed, at(after), at(newest))
 
 
 def read_rows(

@@ -43,6 +43,7 @@ sink_watermarks = Table(
     Column("watermark", UtcDateTime(), nullable=True, comment="newest change time the target reflects"),
     Column("fingerprint", String(64), nullable=True, comment="digest of the rows (no change time)"),
     Column("rows_pushed", BigInteger, nullable=False, server_default="0"),
+    Column("at_watermark", BigInteger, nullable=False, server_default="0", comment="rows stamped exactly so"),
     Column("columns", JSON, nullable=False, comment="the columns the target's table has"),
     Column("pending", Boolean, nullable=False, comment="a push of this table started and has not finished"),
     Column("pushed_at", UtcDateTime(), nullable=True),

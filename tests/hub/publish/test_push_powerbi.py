@@ -88,6 +88,18 @@ def test_replace_append_kill_and_rerun_end_equal_to_the_hub(sink_hub, seed, make
         assert sim.stats["post_rows"].requests - posts_before == 2  # 500 rows, 300 a POST
         assert_equal(sim, store, tenant_id)
 
+        # A row rewritten with the watermark's own stamp (same tick, or committed after the
+        # push read the table): invisible to "newer than the watermark", seen by the count of
+        # rows at the watermark, so the table is replaced.
+        with store.begin() as conn:
+            conn.execute(
+                kpi_fact.update()
+                .where(kpi_fact.c.scope_id == "amazon:shop-0", kpi_fact.c.period_start == dt.date(2026, 1, 1))
+                .values(value=-1.0, computed_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+            )
+        assert actions(push()) == {"dim_metric": "skipped", "kpi_fact": "replaced"}
+        assert_equal(sim, store, tenant_id)
+
         # More new rows; the push dies after its first POST was accepted. The re-run cannot
         # know what the dataset holds, so it replaces the table: no row twice, none missing.
         add_new_rows(store, make_kpi_rows(tenant_id, 700), 500, dt.datetime(2026, 11, 3, tzinfo=dt.UTC))

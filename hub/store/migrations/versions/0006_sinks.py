@@ -52,6 +52,9 @@ def upgrade() -> None:
             comment="digest of the rows (no change time)",
         ),
         sa.Column("rows_pushed", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column(
+            "at_watermark", sa.BigInteger(), server_default="0", nullable=False, comment="rows stamped exactly so"
+        ),
         sa.Column("columns", sa.JSON(), nullable=False, comment="the columns the target's table has"),
         sa.Column(
             "pending", sa.Boolean(), nullable=False, comment="a push of this table started and has not finished"
