@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..demo import DemoUI, run_demo
+from ..demo import FULL, SMALL, DemoUI, run_demo
 from ..demo.report import print_report
 from ..sync import Progress
 from .app import app, console, guarded
@@ -45,9 +45,12 @@ def demo(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the demo seller; same seed, same numbers.")
     ] = 7,
+    small: Annotated[
+        bool, typer.Option("--small", help="A smaller seller (30 days, 60 SKUs): the same steps, quicker.")
+    ] = False,
 ) -> None:
     """Run the whole product offline: simulated shops -> sync -> KPIs -> targets -> alerts -> sinks."""
-    result = run_demo(workdir, seed, ConsoleUI())
+    result = run_demo(workdir, seed, ConsoleUI(), size=SMALL if small else FULL)
     print_report(console, result)
     if not result.succeeded:
         raise typer.Exit(1)

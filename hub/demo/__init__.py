@@ -9,5 +9,6 @@ manages (targets, scorecards, alerts to a local ``receiver``) and pushes to thre
 from __future__ import annotations
 
 from .run import DemoResult, DemoUI, run_demo, settings_for
+from .world import FULL, SMALL, Size
 
-__all__ = ["DemoResult", "DemoUI", "run_demo", "settings_for"]
+__all__ = ["FULL", "SMALL", "DemoResult", "DemoUI", "Size", "run_demo", "settings_for"]

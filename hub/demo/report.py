@@ -109,8 +109,19 @@ def print_report(console: Console, result: DemoResult) -> None:
     for name, path in result.outputs.items():
         where.add_row(name, path)
     console.print(where)
-    kind = "incremental (only what changed was read and recomputed)" if result.incremental else "first, full"
-    console.print(f"[bold]demo finished[/] in {result.seconds:.1f} s: {kind} run", highlight=False)
+    read = sum(run.rows_read for run in result.syncs.values())
+    how = "full" if result.compute.get("full") else "incremental"
+    why = f" ({result.compute['reason']})" if result.compute.get("reason") else ""
+    if result.incremental:
+        kind = (
+            f"incremental run: every connection resumed from its saved state ({read:,} records read); "
+            f"KPI compute {how}{why}"
+        )
+    else:
+        kind = f"first run: {read:,} records read; KPI compute {how}{why}"
+    console.print(f"[bold]demo finished[/] in {result.seconds:.1f} s, {escape(kind)}", highlight=False)
+    steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.timings.items())
+    console.print(f"  steps: {steps}", highlight=False)
     env = (
         f"export KPIHUB_DATABASE_URL=sqlite:///{result.workdir / 'kpihub.db'} "
         f"KPIHUB_MASTER_KEY_FILE={result.workdir / 'master.key'}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -43,7 +44,7 @@ from ..sync import RunResult, sync_connection
 from ..vault import create_key_file
 from .platforms import SPEED, ConnectionSpec, Platforms, serve_platforms, serve_powerbi
 from .receiver import Receiver, webhook_receiver
-from .world import DemoSeller, build_seller, daily_rates, write_files
+from .world import FULL, DemoSeller, Size, build_seller, daily_rates, write_files
 
 __all__ = ["DemoResult", "DemoUI", "run_demo"]
 
@@ -183,6 +184,10 @@ class Paths:
         return self.workdir / "hyper"
 
     @property
+    def powerbi_snapshot(self) -> Path:
+        return self.workdir / "powerbi-dataset.json"
+
+    @property
     def webhook_log(self) -> Path:
         return self.workdir / "webhook-received.jsonl"
 
@@ -199,7 +204,12 @@ def settings_for(workdir: Path) -> Settings:
 
 
 def run_demo(
-    workdir: Path, seed: int, ui: DemoUI | None = None, *, today: dt.date | None = None
+    workdir: Path,
+    seed: int,
+    ui: DemoUI | None = None,
+    *,
+    size: Size = FULL,
+    today: dt.date | None = None,
 ) -> DemoResult:
     """Run the demo in ``workdir`` (created if need be); a second run there is incremental."""
     ui = ui or DemoUI()
@@ -221,7 +231,7 @@ def run_demo(
     try:
         ctx.store.migrate()
         clock = _Clock(result.timings)
-        seller = build_seller(seed, today=today)
+        seller = build_seller(seed, size=size, today=today)
         ui.note(_describe(seller))
         clock.lap("world")
         with (
@@ -247,6 +257,7 @@ def run_demo(
             clock.lap("manage")
             with serve_powerbi(platforms) as powerbi:
                 _push(ctx, paths, powerbi, result, ui, incremental)
+                _powerbi_snapshot(platforms, paths.powerbi_snapshot)
             clock.lap("push")
         result.delivered = len(receiver.received)
         result.outputs = {
@@ -254,7 +265,8 @@ def run_demo(
             "master key": str(paths.key),
             "client database": str(paths.client_db),
             "Tableau extracts": str(paths.hyper),
-            "Power BI": "the simulator's push dataset 'kpihub' (stopped with the demo)",
+            "Power BI": f"push dataset 'kpihub' (the simulator stops with the demo; what it held: "
+            f"{paths.powerbi_snapshot})",
             "alerts received": str(paths.webhook_log),
             "seller files": str(paths.files),
         }
@@ -461,6 +473,21 @@ def _repoint_rule(ctx: HubContext, receiver: Receiver) -> None:
 # -- publishing -----------------------------------------------------------------------------------
 
 
+def _powerbi_snapshot(platforms: Platforms, path: Path) -> None:
+    """What the Power BI dataset holds once pushed (rows per table, the sum of kpi_fact values),
+    written down because the simulator, and its dataset, end with the demo."""
+    sim: Any = platforms.simulators["powerbi"]
+    dataset = sim.dataset("kpihub")
+    held = {name: sim.rows("kpihub", name) for name in sorted(dataset.tables)}
+    snapshot = {
+        "tables": {name: len(rows) for name, rows in held.items()},
+        "kpi_fact_value_sum": sum(
+            float(r["value"]) for r in held.get("kpi_fact", []) if r.get("value") is not None
+        ),
+    }
+    path.write_text(json.dumps(snapshot, indent=2) + "\n", encoding="utf-8")
+
+
 def _push(
     ctx: HubContext, paths: Paths, powerbi: dict[str, Any], result: DemoResult, ui: DemoUI, incremental: bool
 ) -> None:
@@ -496,7 +523,9 @@ def _push(
     ui.step("Pushing the published tables: client database, Tableau extracts, Power BI")
     for name, *_ in wanted:
         full = incremental and name == "powerbi"
+        started = time.perf_counter()
         with ui.push_progress() as progress:
             result.pushes[name] = asyncio.run(
                 push_sink(store, vault, registry, name, tenant=TENANT, full=full, progress=progress)
             )
+        result.timings[f"push {name}"] = round(time.perf_counter() - started, 2)

@@ -20,12 +20,22 @@ from sdk.records import Assignment, FxRate, Review, Staff, StandardRecord, Team
 from sdk.simulator import SellerWorld
 from sdk.simulator.sites import ShopSpec, new_id
 
-__all__ = ["DemoSeller", "build_seller", "daily_rates", "write_files"]
+__all__ = ["FULL", "SMALL", "DemoSeller", "Size", "build_seller", "daily_rates", "write_files"]
 
-DAYS = 90
-SKUS = 300
-ORDERS_PER_DAY = 2.0
-"""Mean daily orders of an established shop: about 2,000 orders over the 90 days."""
+
+@dataclass(frozen=True)
+class Size:
+    """How big the demo seller is: days of history, SKUs, mean daily orders of a shop."""
+
+    days: int
+    skus: int
+    orders_per_day: float
+
+
+FULL = Size(days=90, skus=300, orders_per_day=2.0)
+"""The demo as shown: 90 days, 300 SKUs, about 2,000 orders."""
+SMALL = Size(days=30, skus=60, orders_per_day=1.0)
+"""A quicker seller for CI (``--small``): every step the same, on a month of data."""
 
 # (platform, site, shop number, days before the world's start it launched; negative: during it).
 _SHOPS: tuple[tuple[str, str, int, int], ...] = (
@@ -76,7 +86,7 @@ class DemoSeller:
         return self.world.start + dt.timedelta(days=self.world.days - 1)
 
 
-def _shops(start: dt.date, seed: int) -> list[ShopSpec]:
+def _shops(start: dt.date, seed: int, orders_per_day: float) -> list[ShopSpec]:
     rng = random.Random(f"demo-shops:{seed}")
     shops = []
     for platform, site, number, launched_before in _SHOPS:
@@ -87,7 +97,7 @@ def _shops(start: dt.date, seed: int) -> list[ShopSpec]:
                 # Each platform's own style of shop id (Shopee's are numbers, for one).
                 shop_id=new_id("shop", platform, rng),
                 launched_on=start - dt.timedelta(days=launched_before),
-                orders_per_day=round(rng.uniform(ORDERS_PER_DAY * 0.6, ORDERS_PER_DAY * 1.4), 1),
+                orders_per_day=round(rng.uniform(orders_per_day * 0.6, orders_per_day * 1.4), 1),
                 name=f"{platform.title()} {site} store {number}",
             )
         )
@@ -137,13 +147,13 @@ def _reviews(world: SellerWorld, seed: int) -> list[Review]:
     return reviews
 
 
-def build_seller(seed: int, *, today: dt.date | None = None) -> DemoSeller:
-    """The demo seller for ``seed``; its 90 days end the day before ``today`` (UTC) less one."""
+def build_seller(seed: int, *, size: Size = FULL, today: dt.date | None = None) -> DemoSeller:
+    """The demo seller for ``seed``; its days end the day before yesterday (UTC) of ``today``."""
     today = today or dt.datetime.now(dt.UTC).date()
-    start = today - dt.timedelta(days=DAYS + 1)
-    shops = _shops(start, seed)
+    start = today - dt.timedelta(days=size.days + 1)
+    shops = _shops(start, seed, size.orders_per_day)
     world = SellerWorld.generate(
-        seed, shops=shops, days=DAYS, start=start, skus=SKUS, refund_rate=0.06, cancel_rate=0.03
+        seed, shops=shops, days=size.days, start=start, skus=size.skus, refund_rate=0.06, cancel_rate=0.03
     )
     teams, staff, assignments = _organisation(shops, start)
     return DemoSeller(world, teams, staff, assignments, _reviews(world, seed))
