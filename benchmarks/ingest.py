@@ -137,14 +137,14 @@ async def _read_world(world: Any, out: Any, pages: list[Page], seen: set[str], w
     return got
 
 
-def record(path: Path, orders: int, seed: int = 7) -> list[Page]:
+def record(path: Path, orders: int, seed: int = 7, days: int = DAYS) -> list[Page]:
     """Record ``orders`` orders as simulator pages into ``path``; return the pages in order."""
     pages: list[Page] = []
     seen: set[str] = set()
     got, world_seed = 0, seed
     with path.open("wb") as out:
         while got < orders:
-            world = _world(world_seed, DAYS)
+            world = _world(world_seed, days)
             got += asyncio.run(_read_world(world, out, pages, seen, orders - got))
             world_seed += 1
     return pages
@@ -275,6 +275,7 @@ def kpihub_run(url: str, path: str, pages: list[Page], workdir: str) -> dict[str
         raise RuntimeError(f"the sync did not succeed: {result.status} {result.errors}")
     counts = _counts(hub.store.engine, ("orders", "order_items", "shipments", "raw_records"))
     hub.close()
+    sim.handle.close()
     return {"seconds": seconds, "rows": result.rows_written, "counts": counts, "rss_mb": _peak_rss_mb()}
 
 
