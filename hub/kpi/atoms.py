@@ -29,7 +29,15 @@ from .basis import CountingBasis
 from .expr import compile_expr, is_sql, parse, sql_value
 from .sqlfuncs import local_day, seconds_between, utc_offset
 
-__all__ = ["GRAIN_COLUMN", "ROLLUP_FROM", "MeasureContext", "build_days", "roll_up", "touched_partitions"]
+__all__ = [
+    "GRAIN_COLUMN",
+    "NO_SHOP",
+    "ROLLUP_FROM",
+    "MeasureContext",
+    "build_days",
+    "roll_up",
+    "touched_partitions",
+]
 
 GRAIN_COLUMN = {"day": "date", "week": "week", "month": "month", "quarter": "quarter", "year": "year_start"}
 """The ``dim_date`` column holding the start of a day's period at each grain."""

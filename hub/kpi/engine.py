@@ -25,9 +25,9 @@ from sqlalchemy import Connection
 from sdk import ConfigError, MetricDefinition
 
 from ..store import Store
-from ..store.kpi_tables import kpi_compute_state, kpi_fact, kpi_measures
+from ..store.kpi_tables import dim_shop, kpi_compute_state, kpi_fact, kpi_measures
 from ..store.tables import standard_tables, tenants
-from .atoms import ROLLUP_FROM, MeasureContext, Restriction, build_days, roll_up, touched_partitions
+from .atoms import NO_SHOP, ROLLUP_FROM, MeasureContext, Restriction, build_days, roll_up, touched_partitions
 from .basis import current_basis
 from .catalogue import Catalogue
 from .dims import refresh_dimensions
@@ -36,7 +36,7 @@ from .periods import GRAINS, SCOPES, bucket, ensure_dim_date, successors
 
 __all__ = ["ComputeReport", "compute", "resolve_tenant"]
 
-_LOOKUPS = ("shops", "skus", "staff", "teams", "assignments", "sku_costs", "fx_rates")
+_LOOKUPS = ("shops", "skus", "staff", "teams", "assignments", "sku_costs")
 # Rows committed by a sync while a compute runs may carry an ingested_at a little before the
 # compute's start; the watermark stays this far behind so they are picked up next time.
 _WATERMARK_LAG = dt.timedelta(minutes=2)
@@ -293,6 +293,7 @@ def _run_incremental(
     report: ComputeReport,
 ) -> None:
     touched = touched_partitions(conn, measures, ctx, watermark)
+    touched |= _fx_partitions(conn, fc.tenant_id, ctx, watermark)
     report.reason = "changes since the last compute" if touched else "nothing changed since the last compute"
     if not touched:
         return
@@ -309,6 +310,32 @@ def _run_incremental(
         periods = sorted({bucket(grain, d) for d in days})
         growth_periods = sorted(set(periods) | successors(grain, periods))
         report.facts_written += _write_facts(conn, fc, wanted, grain, SCOPES, periods, growth_periods)
+
+
+def _fx_partitions(
+    conn: Connection, tenant_id: int, ctx: MeasureContext, watermark: dt.datetime
+) -> set[tuple[str, dt.date]]:
+    """New or changed FX rates move every shop's amounts on their day (or their whole month)."""
+    fx = standard_tables["fx_rates"]
+    days = set(
+        conn.execute(
+            sa.select(fx.c.date).where(fx.c.tenant_id == tenant_id, fx.c.ingested_at > watermark).distinct()
+        ).scalars()
+    )
+    if not days:
+        return set()
+    if ctx.basis.fx_rate == "month_average":
+        months = {bucket("month", d) for d in days}
+        days = {
+            m + dt.timedelta(days=i)
+            for m in months
+            for i in range(31)
+            if (m + dt.timedelta(days=i)).month == m.month
+        }
+    keys = set(
+        conn.execute(sa.select(dim_shop.c.shop_key).where(dim_shop.c.tenant_id == tenant_id)).scalars()
+    )
+    return {(key, day) for key in keys | {NO_SHOP} for day in days}
 
 
 def _save_state(
