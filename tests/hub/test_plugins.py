@@ -94,7 +94,7 @@ def test_plain_secret_field_is_refused():
 def test_allow_list_limits_entry_points():
     eps = [_entry_point("fakeshop", "fakeshop"), _entry_point("broken", "kpihub_no_such_module_xyz")]
     registry = load_plugins(load_plugins="fakeshop", entry_points=eps)
-    assert [p.name for p in registry.plugins] == ["files", "fakeshop"]
+    assert [p.name for p in registry.plugins] == ["files", "metrics", "fakeshop"]
     assert load_plugins(load_plugins="", entry_points=eps).sources.keys() == {"files"}
 
 
@@ -204,7 +204,7 @@ def test_wrong_kind_of_registration_is_a_load_error():
     registry = load_plugins(entry_points=[], extra=[("confused", plugin)])
     error = next(p for p in registry.plugins if p.name == "confused").error
     assert "not a MetricProvider instance" in error
-    assert registry.metric_providers == {}
+    assert set(registry.metric_providers) == {"kpihub"}  # only the hub's default catalogue
 
 
 def test_unknown_hook_disables_only_that_plugin():
