@@ -164,8 +164,8 @@ def _change_one_shop(store, tenant_id, now):
 
 
 def test_incremental_recompute_equals_a_full_recompute(database_url, world_tools):
-    if database_url.startswith("postgresql"):
-        pytest.skip("kept to SQLite and MariaDB for time; PostgreSQL runs the full property test")
+    if not database_url.startswith("sqlite"):
+        pytest.skip("kept to SQLite for the suite's time budget; the property test runs on PostgreSQL")
     make_world, load_world = world_tools
     store = open_store(database_url)
     store.migrate()
