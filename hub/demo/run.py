@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -184,6 +185,11 @@ class Paths:
         return self.workdir / "hyper"
 
     @property
+    def marker(self) -> Path:
+        """What this work directory holds: the seed, size and day of its demo seller."""
+        return self.workdir / "demo.json"
+
+    @property
     def powerbi_snapshot(self) -> Path:
         return self.workdir / "powerbi-dataset.json"
 
@@ -211,20 +217,22 @@ def run_demo(
     size: Size = FULL,
     today: dt.date | None = None,
 ) -> DemoResult:
-    """Run the demo in ``workdir`` (created if need be); a second run there is incremental."""
+    """Run the demo in ``workdir`` (created if need be); a second run there is incremental.
+
+    A second run serves the seller drawn on the first run's day, so it is the same world
+    whatever day it runs on; only what the first run did not read is read.
+    """
     ui = ui or DemoUI()
     started = time.perf_counter()
     paths = Paths(workdir.resolve())
     if paths.workdir.exists() and not paths.workdir.is_dir():
         raise ConfigError(f"--workdir {workdir} is a file; give a directory (it is created if missing)")
     paths.workdir.mkdir(parents=True, exist_ok=True)
-    incremental = paths.database.exists() and paths.key.exists()
+    incremental, today = _claim(paths, seed, size, today or dt.datetime.now(dt.UTC).date())
     result = DemoResult(paths.workdir, incremental)
     if incremental:
         ui.step(f"Reusing the store {paths.database} and its master key: this run is incremental")
     else:
-        paths.database.unlink(missing_ok=True)
-        paths.key.unlink(missing_ok=True)
         create_key_file(paths.key)
         ui.step(f"Created a fresh store {paths.database} and a demo master key {paths.key} (mode 0600)")
     ctx = HubContext(settings_for(paths.workdir))
@@ -272,8 +280,54 @@ def run_demo(
         }
     finally:
         ctx.close()
+    if not incremental:
+        _completed(paths)
     result.seconds = round(time.perf_counter() - started, 2)
     return result
+
+
+def _claim(paths: Paths, seed: int, size: Size, today: dt.date) -> tuple[bool, dt.date]:
+    """Whether ``paths`` holds this demo already (then the run is incremental), and the day its
+    seller was drawn for; a directory holding something else is refused, never overwritten."""
+    wanted = {"seed": seed, "size": [size.days, size.skus, size.orders_per_day]}
+    if paths.marker.is_file():
+        try:
+            held = json.loads(paths.marker.read_text(encoding="utf-8"))
+            same = {k: held[k] for k in wanted} == wanted
+            drawn = dt.date.fromisoformat(held["today"])
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"{paths.marker} is damaged; run the demo in a new --workdir") from None
+        if not same:
+            raise ConfigError(
+                f"{paths.workdir} holds the demo of seed {held['seed']} at another size; "
+                f"run with the same --seed and size, or choose another --workdir"
+            )
+        if not (paths.database.is_file() and paths.key.is_file()):
+            raise ConfigError(
+                f"{paths.workdir} lost its store or master key; run the demo in a new --workdir"
+            )
+        return True, drawn
+    taken = [p.name for p in (paths.database, paths.key, paths.client_db) if p.exists()]
+    if taken:
+        raise ConfigError(
+            f"{paths.workdir} already has {', '.join(taken)} from something other than the demo; "
+            "choose another --workdir"
+        )
+    paths.marker.write_text(json.dumps({**wanted, "today": today.isoformat()}) + "\n", encoding="utf-8")
+    return False, today
+
+
+def _remove_outputs(paths: Paths) -> None:
+    for path in (paths.database, paths.key, paths.client_db, paths.webhook_log, paths.powerbi_snapshot):
+        path.unlink(missing_ok=True)
+    for directory in (paths.hyper, paths.files):
+        if directory.is_dir():
+            shutil.rmtree(directory)
+
+
+def _completed(paths: Paths) -> None:
+    held = json.loads(paths.marker.read_text(encoding="utf-8"))
+    paths.marker.write_text(json.dumps({**held, "complete": True}) + "\n", encoding="utf-8")
 
 
 def _describe(seller: DemoSeller) -> str:
