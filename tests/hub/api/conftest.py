@@ -186,6 +186,23 @@ ROUTES = {
     ("get", "/api/v1/kpis"): ("read", None),
     ("get", "/api/v1/alerts"): ("read", None),
     ("patch", "/api/v1/alerts/{alert_id}"): ("operate", {"status": "acknowledged"}),
+    ("get", "/api/v1/counting-bases"): ("read", None),
+    ("put", "/api/v1/counting-bases"): (
+        "configure",
+        {"changes": {"tax_included": False}, "note": "net of tax"},
+    ),
+    ("get", "/api/v1/targets"): ("read", None),
+    ("put", "/api/v1/targets"): (
+        "configure",
+        {
+            "metric_id": "gmv",
+            "grain": "month",
+            "period": "2026-03",
+            "scope_type": "tenant",
+            "scope_id": "default",
+            "value": "1000",
+        },
+    ),
     ("get", "/api/v1/sinks"): ("read", None),
     ("get", "/api/v1/sinks/{sink_id}"): ("read", None),
     ("post", "/api/v1/sinks/{sink_id}/push"): ("operate", None),
@@ -344,6 +361,8 @@ def _snapshot(hub):
         "shops",
         "kpi_alert",
         "sinks",
+        "kpi_target",
+        "counting_bases",
     ]
     state = {}
     with hub.ready_store.begin() as conn:
