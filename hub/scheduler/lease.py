@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..store import Store
 from ..store.service_tables import run_leases
 
-__all__ = ["Lease", "acquire", "release"]
+__all__ = ["Lease", "acquire", "release", "renew"]
 
 
 def _now() -> dt.datetime:
