@@ -158,3 +158,55 @@ def test_push_change_evolve_kill_and_rerun_equal_the_hub(sink_hub, target_url, s
     after_delete = push(metadata=wider)
     assert {t.table: t.action for t in after_delete.tables}["kpi_fact"] == "replaced"
     assert_equal(store, target_url, wider, tenant_id)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_standard_fact_tables_can_be_pushed_too(sink_hub, target_url, seed):
+    from hub.store.tables import standard_tables
+
+    store = sink_hub.ready_store
+    tenant_id = seed(store, 10)
+    orders = standard_tables["orders"]
+    stamp = dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC)
+    with store.begin() as conn:
+        conn.execute(
+            orders.insert(),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "platform": "amazon",
+                    "shop_id": "S1",
+                    "order_id": f"O-{i}",
+                    "status": "paid",
+                    "currency": "USD",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "gross_amount": Decimal(i) + Decimal("0.1234"),
+                    "tax": Decimal(0),
+                    "shipping_fee": Decimal(0),
+                    "discount": Decimal(0),
+                    "ingested_at": stamp,
+                    "connection_id": None,
+                }
+                for i in range(25)
+            ],
+        )
+    add_sink(
+        store,
+        sink_hub.vault,
+        sink_hub.registry,
+        name="warehouse",
+        plugin="database",
+        options={},
+        credentials={"url": target_url},
+        tables=["orders"],
+    )
+    result = asyncio.run(push_sink(store, sink_hub.vault, sink_hub.registry, "warehouse"))
+    assert {t.table: (t.action, t.rows) for t in result.tables} == {"orders": ("replaced", 25)}
+    got = target_rows(target_url, "orders", ("platform", "shop_id", "order_id"))
+    assert len(got) == 25
+    assert got[("amazon", "S1", "O-7")]["gross_amount"] == 7.1234
+    assert (
+        "tenant_id" not in got[("amazon", "S1", "O-7")]
+        and "connection_id" not in got[("amazon", "S1", "O-7")]
+    )
