@@ -19,7 +19,10 @@ def _pct(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    return "-" if value is None else f"{float(value):,.1f}"
+    if value is None:
+        return "-"
+    number = float(value)
+    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.3g}"
 
 
 def _syncs(console: Console, result: DemoResult) -> None:
@@ -69,20 +72,29 @@ def _scorecard(console: Console, result: DemoResult) -> None:
 
 def _alerts(console: Console, result: DemoResult) -> None:
     table = Table(
-        "alert", "rule", "scope", "period", "value", "threshold", "status", "delivery", title="Alerts"
+        "alert",
+        "rule",
+        "scope",
+        "period",
+        "value",
+        "threshold",
+        "status",
+        "delivery",
+        "work order",
+        title="Alerts",
     )
     for alert in result.alerts:
+        order = alert.get("work_order_id")
         table.add_row(
             str(alert.get("alert_id")),
-            str(alert.get("rule") or alert.get("rule_id")),
+            str(alert.get("rule")),
             f"{alert.get('scope_type')}:{alert.get('scope_id')}",
-            str(alert.get("period_start") or ""),
-            _num(alert.get("value"))
-            if alert.get("value") is None or float(alert["value"]) > 1
-            else _pct(alert["value"]),
-            str(alert.get("threshold")),
+            f"{alert.get('grain')} of {alert.get('period_start')}",
+            _num(alert.get("value")),
+            f"{alert.get('threshold')}",
             str(alert.get("status")),
             str(alert.get("delivery")),
+            f"#{order} {alert.get('work_order_status')}, {alert.get('assignee')}" if order else "-",
         )
     console.print(table)
     console.print(f"webhook receiver ({result.receiver}) got {result.delivered} delivery(ies) this run")

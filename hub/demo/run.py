@@ -407,8 +407,13 @@ def _override(ctx: HubContext, ui: DemoUI) -> None:
 def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI) -> None:
     ui.step("Syncing every connection through the connectors and the HTTP toolkit")
     store = ctx.ready_store
-    names = [spec.name for spec in platforms.connections]
-    infos = [get_connection(store, name, tenant=TENANT) for name in names]
+    # The marketplaces together, then the ERP, then the seller's files: where two connections
+    # write the same row (the ERP mirrors FBA stock and Amazon orders), the outcome does not
+    # depend on which finished first, so a seed always gives the same numbers. The shop
+    # register comes last, so its names and launch dates stand.
+    erp = [spec.name for spec in platforms.connections if spec.plugin == "erp_mabang"]
+    marketplaces = [spec.name for spec in platforms.connections if spec.name not in erp]
+    phases = [marketplaces, erp, [FILES_CONNECTION]]
 
     async def run(chosen: list[ConnectionInfo], progress: SyncProgress | None) -> list[RunResult]:
         sources = [open_source(store, ctx.vault, ctx.registry, info) for info in chosen]
@@ -416,12 +421,10 @@ def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI)
         return list(await asyncio.gather(*runs))
 
     with ui.sync_progress() as progress:
-        done = asyncio.run(run(infos, progress))
-        # The seller's shop register is read last, so its names and launch dates stand.
-        files = get_connection(store, FILES_CONNECTION, tenant=TENANT)
-        done += asyncio.run(run([files], progress))
-    for info, run_result in zip([*infos, files], done, strict=True):
-        result.syncs[info.name] = run_result
+        for names in phases:
+            infos = [get_connection(store, name, tenant=TENANT) for name in names]
+            for info, run_result in zip(infos, asyncio.run(run(infos, progress)), strict=True):
+                result.syncs[info.name] = run_result
 
 
 # -- KPIs and their management --------------------------------------------------------------------

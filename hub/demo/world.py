@@ -163,11 +163,17 @@ def _row(record: StandardRecord) -> dict[str, object]:
     return {k: ("" if v is None else str(v)) for k, v in record.model_dump(mode="json").items()}
 
 
+RATES_AHEAD = 30
+"""Days the rate sheet runs on past the world's last day."""
+
+
 def daily_rates(seller: DemoSeller, rates: Mapping[str, str], base: str) -> list[FxRate]:
-    """The finance team's daily rate sheet into ``base`` over the world's days (and a day either
-    side, for shops east and west of UTC). The rates are the ERP's, so a day both report agrees."""
+    """The finance team's daily rate sheet into ``base`` from the day before the world's first
+    day on. The rates are the ERP's, so a day both report agrees whichever is read last."""
     first = seller.world.start - dt.timedelta(days=1)
-    days = [first + dt.timedelta(days=n) for n in range(seller.world.days + 3)]
+    # Stock is dated the day it is read, which is after the world's last day (a second run
+    # may come days later): the sheet runs on a few weeks past the last day.
+    days = [first + dt.timedelta(days=n) for n in range(seller.world.days + RATES_AHEAD)]
     return [
         FxRate(date=day, currency=code, base_currency=base, rate=Decimal(rate))
         for day in days
