@@ -31,9 +31,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.kpi import compute, query_kpis  # noqa: E402
-from hub.store import open_store  # noqa: E402
-from hub.store.tables import tenants  # noqa: E402
+from hub.kpi import compute, query_kpis
+from hub.store import open_store
+from hub.store.tables import tenants
 
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 LOADED = "2025-12-31 00:00:00"
@@ -50,7 +50,10 @@ def build(engine: sa.Engine, tenant_id: int, rows: int, shops: int, days: int) -
     def numbers(count: int) -> str:
         if pg:
             return f"SELECT g AS n FROM generate_series(0, {count - 1}) AS g"
-        return f"WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < {count - 1}) SELECT n FROM s"
+        return (
+            f"WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < {count - 1}) "
+            "SELECT n FROM s"
+        )
 
     series = numbers(orders)
     ts = (
@@ -65,7 +68,8 @@ def build(engine: sa.Engine, tenant_id: int, rows: int, shops: int, days: int) -
         conn.execute(
             sa.text(
                 "INSERT INTO shops (tenant_id, platform, shop_id, site, shop_name, timezone, ingested_at) "
-                f"SELECT {tenant_id}, 'amazon', 'S' || CAST(n AS TEXT), 'US', 'shop', 'Asia/Shanghai', '{LOADED}' "
+                f"SELECT {tenant_id}, 'amazon', 'S' || CAST(n AS TEXT), 'US', 'shop', 'Asia/Shanghai', "
+                f"'{LOADED}' "
                 f"FROM ({numbers(shops)}) AS q"
             )
         )
@@ -82,7 +86,8 @@ def build(engine: sa.Engine, tenant_id: int, rows: int, shops: int, days: int) -
                 "INSERT INTO order_items (tenant_id, platform, shop_id, order_id, line_id, sku, quantity, "
                 "unit_price, amount, currency, ingested_at) "
                 f"SELECT {tenant_id}, 'amazon', {shop}, 'O' || CAST(n AS TEXT), CAST(k AS TEXT), "
-                f"'K' || CAST((n * 7 + k) % 500 AS TEXT), 1 + (n + k) % 3, 9.5, 9.5 * (1 + (n + k) % 3), 'USD', "
+                f"'K' || CAST((n * 7 + k) % 500 AS TEXT), 1 + (n + k) % 3, 9.5, "
+                "9.5 * (1 + (n + k) % 3), 'USD', "
                 f"'{LOADED}' FROM ({series}) AS q JOIN (SELECT 1 AS k UNION ALL SELECT 2 UNION ALL SELECT 3 "
                 "UNION ALL SELECT 4) AS lines ON k <= 1 + n % 4"
             )
@@ -117,7 +122,8 @@ def hand_sql(engine: sa.Engine, tenant_id: int) -> dict[tuple[str, str], dict[st
                    SUM(CASE WHEN status IN ('refunded', 'partially_refunded') THEN 1 ELSE 0 END) AS refunded
             FROM orders WHERE tenant_id = {tenant_id} GROUP BY 1, 2""",
         "units": f"""
-            SELECT o.platform || ':' || o.shop_id AS shop, {month("o.created_at")} AS m, SUM(i.quantity) AS units
+            SELECT o.platform || ':' || o.shop_id AS shop, {month("o.created_at")} AS m,
+                   SUM(i.quantity) AS units
             FROM order_items i JOIN orders o ON o.tenant_id = i.tenant_id AND o.platform = i.platform
                  AND o.shop_id = i.shop_id AND o.order_id = i.order_id
             WHERE i.tenant_id = {tenant_id} AND o.status <> 'cancelled' GROUP BY 1, 2""",
@@ -127,7 +133,7 @@ def hand_sql(engine: sa.Engine, tenant_id: int) -> dict[tuple[str, str], dict[st
     }
     out: dict[tuple[str, str], dict[str, float | None]] = {}
     with engine.connect() as conn:
-        for name, sql in queries.items():
+        for sql in queries.values():
             for row in conn.execute(sa.text(sql)).mappings():
                 values = out.setdefault((row["shop"], str(row["m"])), {})
                 values.update({k: float(v) for k, v in row.items() if k not in ("shop", "m")})
