@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import fakeshop
+import hypothesis  # noqa: F401  (see below)
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +17,10 @@ from hub.plugins import load_plugins
 from hub.settings import Settings
 from hub.store import open_store
 from hub.vault import create_key_file
+
+# hypothesis is imported at collection on purpose: imported lazily by its pytest plugin at the
+# end of a session, CPython 3.11.7's ast.parse can fail with "AST constructor recursion depth
+# mismatch" and turn a green run red.
 
 POSTGRES_URL = os.environ.get("KPIHUB_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("KPIHUB_TEST_MYSQL_URL")
