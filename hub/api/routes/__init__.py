@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import (
+    alert_rules,
     api_keys,
     audit,
     connections,
@@ -32,6 +33,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     schedules.router,
     runs.router,
     kpis.router,
+    alert_rules.router,
     management.router,
     sinks.router,
     plugins.router,

@@ -184,6 +184,12 @@ ROUTES = {
     ("post", "/api/v1/connections/{connection_id}/runs"): ("operate", None),
     ("get", "/api/v1/connections/{connection_id}/freshness"): ("read", None),
     ("get", "/api/v1/kpis"): ("read", None),
+    ("get", "/api/v1/alert-rules"): ("read", None),
+    ("post", "/api/v1/alert-rules"): (
+        "configure",
+        {"name": "new-rule", "metric_id": "gmv", "scope_type": "tenant", "threshold": 1},
+    ),
+    ("patch", "/api/v1/alert-rules/{rule_id}"): ("configure", {"enabled": False}),
     ("get", "/api/v1/alerts"): ("read", None),
     ("patch", "/api/v1/alerts/{alert_id}"): ("operate", {"status": "acknowledged"}),
     ("get", "/api/v1/counting-bases"): ("read", None),
@@ -280,6 +286,7 @@ def world(client, hub, make_key, add_connection, tmp_path):
         "shop_id": "ALPHA-SHOP",
         "sink_id": sink_id,
         "alert_id": alert_id,
+        "rule_id": _rule_id(hub, "alpha-rule"),
     }
     return {"ids": ids, "admin_a": admin_a, "admin_b": admin_b}
 
@@ -341,6 +348,15 @@ def _add_alert(hub, tenant, rule, scope_id):
         return inserted.inserted_primary_key[0]
 
 
+def _rule_id(hub, name):
+    import sqlalchemy as sa
+
+    from hub.store.management_tables import alert_rules
+
+    with hub.ready_store.begin() as conn:
+        return conn.execute(sa.select(alert_rules.c.id).where(alert_rules.c.name == name)).scalar_one()
+
+
 def _snapshot(hub):
     """Everything a request could change, to prove that a refused one changed nothing."""
     import sqlalchemy as sa
@@ -363,6 +379,7 @@ def _snapshot(hub):
         "sinks",
         "kpi_target",
         "counting_bases",
+        "alert_rules",
     ]
     state = {}
     with hub.ready_store.begin() as conn:

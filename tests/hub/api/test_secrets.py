@@ -7,6 +7,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from hub.store.management_tables import alert_rules
 from hub.store.tables import audit_log, connections, sync_runs
 
 PLANTED = "sk-planted-7f3a9c1e55d24b0b"
@@ -56,10 +57,30 @@ def test_a_planted_credential_never_leaves_the_hub(
         json={"name": "x", "plugin": "fakeshop", "credentials": {"api_key": [PLANTED]}},
     )
     assert bad.status_code == 422 and "body.credentials.api_key" in bad.text
+    # An alert channel carrying a password: accepted, shown masked, never echoed.
+    channel = f"json://alerts:{PLANTED}@hooks.example.com/kpi"
+    rule = {
+        "name": "leaky-rule",
+        "metric_id": "gmv",
+        "scope_type": "tenant",
+        "threshold": 1,
+        "channels": [channel],
+    }
+    created_rule = call("POST", "/api/v1/alert-rules", json=rule)
+    assert created_rule.status_code == 201 and created_rule.json()["channels"] == [
+        "json://alerts:****@hooks.example.com/kpi"
+    ]
+    call(
+        "PATCH",
+        f"/api/v1/alert-rules/{created_rule.json()['id']}",
+        json={"channels": [channel.replace("kpi", "ops")]},
+    )
+    call("GET", "/api/v1/alert-rules")
     call("GET", "/api/v1/audit?limit=500")
 
     with hub.ready_store.begin() as conn:
         stored = [str(r) for r in conn.execute(sa.select(connections.c.credentials))]
+        stored += [str(r) for r in conn.execute(sa.select(alert_rules.c.channels))]
         audit = [str(r) for r in conn.execute(sa.select(audit_log))]
         runs = [str(r) for r in conn.execute(sa.select(sync_runs.c.errors))]
     # The sync engine's debug traceback of a plugin bug quotes the plugin's exception as is:
