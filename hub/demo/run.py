@@ -47,7 +47,10 @@ from .platforms import SPEED, ConnectionSpec, Platforms, serve_platforms, serve_
 from .receiver import Receiver, webhook_receiver
 from .world import FULL, DemoSeller, Size, build_seller, daily_rates, write_files
 
-__all__ = ["DemoResult", "DemoUI", "run_demo"]
+__all__ = ["DemoResult", "DemoUI", "PushProgress", "run_demo"]
+
+PushProgress = Callable[[str, int, int | None], None]
+"""Called as rows reach a sink: the sink/table label, rows just accepted, rows to send."""
 
 TENANT = "default"
 BASE_CURRENCY = "CNY"
@@ -118,7 +121,7 @@ class DemoUI:
     def sync_progress(self) -> AbstractContextManager[SyncProgress | None]:
         return nullcontext(None)
 
-    def push_progress(self) -> AbstractContextManager[Callable[[str, int, int | None], None] | None]:
+    def push_progress(self) -> AbstractContextManager[PushProgress | None]:
         return nullcontext(None)
 
 
@@ -578,11 +581,24 @@ def _push(
                 .values(options=powerbi["options"], credentials=vault.encrypt(powerbi["credentials"]))
             )
     ui.step("Pushing the published tables: client database, Tableau extracts, Power BI")
-    for name, *_ in wanted:
-        full = incremental and name == "powerbi"
+    names = [name for name, *_ in wanted]
+
+    async def one(name: str, progress: PushProgress | None) -> PushResult:
+        def labelled(table: str, rows: int, total: int | None) -> None:
+            if progress is not None:
+                progress(f"{name}/{table}", rows, total)
+
         started = time.perf_counter()
-        with ui.push_progress() as progress:
-            result.pushes[name] = asyncio.run(
-                push_sink(store, vault, registry, name, tenant=TENANT, full=full, progress=progress)
-            )
+        # The Power BI simulator starts empty each run, so a later run rebuilds its tables.
+        full = incremental and name == "powerbi"
+        pushed = await push_sink(store, vault, registry, name, tenant=TENANT, full=full, progress=labelled)
         result.timings[f"push {name}"] = round(time.perf_counter() - started, 2)
+        return pushed
+
+    async def every(progress: PushProgress | None) -> list[PushResult]:
+        # The sinks are independent: the Hyper process and the Power BI simulator work while
+        # the client database is written.
+        return list(await asyncio.gather(*(one(name, progress) for name in names)))
+
+    with ui.push_progress() as progress:
+        result.pushes = dict(zip(names, asyncio.run(every(progress)), strict=True))
