@@ -64,6 +64,8 @@ class Restriction:
 
     shops: frozenset[str] | None = None
     days: frozenset[dt.date] | None = None
+    per_sku: bool = True
+    """False when no requested scope cuts by SKU: SKU-level measures are then kept per shop only."""
 
 
 class _RowEnv:
@@ -288,7 +290,7 @@ def measure_select(
             sample = sample + "|" + extra
         sku: Any = sample
     else:
-        sku = src.table.c.sku if d.level == "sku" else sa.literal("")
+        sku = src.table.c.sku if d.level == "sku" and restriction.per_sku else sa.literal("")
     columns = [
         sa.literal(ctx.tenant_id).label("tenant_id"),
         sa.literal(metric_id).label("measure"),
@@ -351,7 +353,7 @@ def _group_select(
     first_id, first = members[0]
     src = _source(first_id, first, ctx, with_order=any(_uses_order(d) for _, d in members))
     basis = ctx.basis.model_dump()
-    sku = src.table.c.sku if first.level == "sku" else sa.literal("")
+    sku = src.table.c.sku if first.level == "sku" and restriction.per_sku else sa.literal("")
     columns: list[Any] = [src.day.label("day"), src.shop_key.label("shop_key"), sku.label("sku")]
     for i, (metric_id, d) in enumerate(members):
         own = _filters(metric_id, d, src, ctx)[2:]  # without the tenant and day conditions

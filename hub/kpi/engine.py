@@ -230,14 +230,19 @@ def _run_full(
     if span is None:
         return
     ensure_dim_date(conn, *span)
-    build_days(conn, measures, ctx, Restriction())
+    cut_by_sku = bool({"sku", "category", "team", "person"} & set(scopes)) or any(
+        fc.catalogue.metrics[b].kind == "sku_count" for m in wanted for b in fc.catalogue.base_of(m)
+    )
+    build_days(conn, measures, ctx, Restriction(per_sku=cut_by_sku))
     additive = [m for m in measures if fc.catalogue.is_measure(m)]
     needed = _grains_needed(grains)
     for grain in ("week", "month", "quarter", "year"):
         if grain in needed:
             roll_up(conn, fc.tenant_id, grain, additive, None, None)
     for grain in grains:
-        report.facts_written += _write_facts(conn, fc, wanted, grain, scopes, None, None)
+        report.facts_written += _write_facts(
+            conn, fc, wanted, grain, _with_data(conn, fc, scopes), None, None
+        )
     report.partitions = -1
 
 
@@ -306,10 +311,34 @@ def _run_incremental(
     for grain in ("week", "month", "quarter", "year"):
         periods = sorted({bucket(grain, d) for d in days})
         roll_up(conn, fc.tenant_id, grain, additive, periods, shops)
+    scopes = _with_data(conn, fc, SCOPES)
     for grain in GRAINS:
         periods = sorted({bucket(grain, d) for d in days})
         growth_periods = sorted(set(periods) | successors(grain, periods))
-        report.facts_written += _write_facts(conn, fc, wanted, grain, SCOPES, periods, growth_periods)
+        report.facts_written += _write_facts(conn, fc, wanted, grain, scopes, periods, growth_periods)
+
+
+def _with_data(conn: Connection, fc: FactContext, scopes: Sequence[str]) -> list[str]:
+    """``scopes`` without team/person when nobody is assigned and category when no SKU has one.
+
+    Those scopes would produce no rows anyway; skipping them saves their (large) statements.
+    """
+    assignments, skus = standard_tables["assignments"], standard_tables["skus"]
+
+    def exists(table: Any, *where: Any) -> bool:
+        return (
+            conn.execute(
+                sa.select(sa.literal(1)).where(table.c.tenant_id == fc.tenant_id, *where).limit(1)
+            ).first()
+            is not None
+        )
+
+    skip: set[str] = set()
+    if not exists(assignments):
+        skip |= {"team", "person"}
+    if not exists(skus, skus.c.category.is_not(None)):
+        skip.add("category")
+    return [s for s in scopes if s not in skip]
 
 
 def _fx_partitions(
