@@ -84,7 +84,8 @@ def _amazon(world: SellerWorld, stack: ExitStack, out: Platforms, first_day: str
                     "lwa_url": urls["lwa"] + "/auth/o2/token",
                     "report_poll_seconds": 0.05,
                     "rate_limit_scale": SPEED,
-                    "attribution_window": 14,
+                    # The tenant's counting basis attributes ad sales over 7 days (its default).
+                    "attribution_window": 7,
                 },
                 credentials={
                     "lwa_client_id": creds["lwa_client_id"],

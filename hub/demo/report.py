@@ -18,6 +18,12 @@ def _pct(value: Any) -> str:
     return "not configured" if value is None else f"{float(value):.0%}"
 
 
+def _quarter(result: DemoResult) -> str:
+    """The scored quarter as the CLI writes periods (2026-Q4)."""
+    quarter = result.quarter
+    return f"{quarter:%Y}-Q{(quarter.month - 1) // 3 + 1}" if quarter else "YYYY-Qn"
+
+
 def _num(value: Any) -> str:
     if value is None:
         return "-"
@@ -50,8 +56,7 @@ def _scorecard(console: Console, result: DemoResult) -> None:
     for row in result.scorecard:
         by_person[row["subject_id"]][row["metric_id"]] = row
     metrics = sorted({row["metric_id"] for row in result.scorecard})
-    quarter = result.quarter
-    label = f"{quarter:%Y}-Q{(quarter.month - 1) // 3 + 1}" if quarter else ""
+    label = _quarter(result)
     table = Table(
         "person", *[f"{m}\nactual / attainment" for m in metrics], "total score", title=f"Scorecard {label}"
     )
@@ -138,12 +143,13 @@ def print_report(console: Console, result: DemoResult) -> None:
         f"export KPIHUB_DATABASE_URL=sqlite:///{result.workdir / 'kpihub.db'} "
         f"KPIHUB_MASTER_KEY_FILE={result.workdir / 'master.key'}"
     )
+    label = _quarter(result)
     console.print("next, try:", highlight=False)
     for command in (
         env,
         "kpihub connection list",
-        "kpihub targets show --metric net_sales --grain quarter",
-        "kpihub scorecard show --grain quarter",
+        f"kpihub targets show --metric net_sales --grain quarter --period {label}",
+        f"kpihub scorecard show --grain quarter --period {label}",
         "kpihub alerts show",
         "kpihub kpi show gmv --grain month --scope shop",
         "kpihub serve",

@@ -418,9 +418,19 @@ def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI)
     marketplaces = [spec.name for spec in platforms.connections if spec.name not in erp]
     phases = [marketplaces, erp, [FILES_CONNECTION]]
 
+    def named(name: str, progress: SyncProgress | None) -> SyncProgress | None:
+        """The progress callback with each line labelled by its connection."""
+        if progress is None:
+            return None
+        shown = progress
+        return lambda stream, partition, page: shown(f"{name}: {stream}", partition, page)
+
     async def run(chosen: list[ConnectionInfo], progress: SyncProgress | None) -> list[RunResult]:
         sources = [open_source(store, ctx.vault, ctx.registry, info) for info in chosen]
-        runs = (sync_connection(store, i, s, progress=progress) for i, s in zip(chosen, sources, strict=True))
+        runs = (
+            sync_connection(store, i, s, progress=named(i.name, progress))
+            for i, s in zip(chosen, sources, strict=True)
+        )
         return list(await asyncio.gather(*runs))
 
     with ui.sync_progress() as progress:
@@ -438,9 +448,10 @@ def _compute(ctx: HubContext, result: DemoResult, ui: DemoUI) -> None:
     result.compute = report.as_dict()
     how = "full" if report.full else "incremental"
     why = f" ({report.reason})" if report.reason else ""
+    touched = f" for {report.partitions:,} shop-days" if report.partitions >= 0 else ""
     ui.step(
-        f"Computed every KPI: {how}{why}, {report.facts_written:,} facts written "
-        f"for {report.partitions:,} shop-days in {report.seconds:.1f} s"
+        f"Computed every KPI: {how}{why}, {report.facts_written:,} facts written{touched} "
+        f"in {report.seconds:.1f} s"
     )
 
 
