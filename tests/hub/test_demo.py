@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from hub.demo import SMALL, run_demo
+from sdk import ConfigError
+
 KPI_TABLES = ("kpi_fact", "kpi_target", "kpi_scorecard", "kpi_alert")
 DIMENSIONS = ("dim_metric", "dim_shop", "dim_person", "dim_team", "dim_date")
 FACT_TABLES = ("orders", "order_items", "refunds", "ad_performance", "inventory_snapshots", "shipments")
@@ -274,5 +277,6 @@ def test_a_work_directory_that_is_not_the_demos_is_refused_untouched(tmp_path):
     (other_seed / "demo.json").write_text(json.dumps(marker))
     for name in ("kpihub.db", "master.key"):
         (other_seed / name).write_bytes(b"kept")
-    assert "seed 1" in _refused(other_seed, seed=7).stderr
+    with pytest.raises(ConfigError, match="seed 1"):
+        run_demo(other_seed, 7, size=SMALL)
     assert sorted(p.name for p in other_seed.iterdir()) == ["demo.json", "kpihub.db", "master.key"]
