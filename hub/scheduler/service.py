@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent  # type: ignore[import-untyped]
@@ -119,6 +120,12 @@ class HubScheduler:
             timezone=dt.UTC,
         )
         self.reconcile_seconds = reconcile_seconds
+        # Reconciling calls the scheduler's own API, which takes the locks its shutdown holds
+        # while it waits for running jobs: a reconcile job caught mid-way would deadlock the
+        # shutdown. Shutdown therefore waits for a reconcile in progress and turns later ones
+        # into no-ops before it stops the scheduler.
+        self._reconcile_lock = threading.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         self.scheduler.start()
@@ -134,6 +141,8 @@ class HubScheduler:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop firing; with ``wait``, let the runs in progress finish first."""
+        with self._reconcile_lock:  # waits for a reconcile in progress; later ones do nothing
+            self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         if wait:
@@ -163,6 +172,11 @@ class HubScheduler:
 
     def reconcile(self) -> None:
         """Add jobs for new or changed schedules, remove those of deleted or paused ones."""
+        with self._reconcile_lock:
+            if not self._stopping:
+                self._reconcile()
+
+    def _reconcile(self) -> None:
         wanted = self.wanted()
         for job in self.scheduler.get_jobs(jobstore="default"):
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:

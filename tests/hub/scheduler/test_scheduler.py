@@ -112,3 +112,27 @@ def test_a_paused_connections_job_is_removed(hub, connect, schedule):
         assert scheduler.jobs() == []
     finally:
         scheduler.shutdown()
+
+
+def test_shutdown_during_a_reconcile_does_not_deadlock(hub, connect, schedule):
+    """A reconcile job calls the scheduler's API, whose locks a waiting shutdown holds."""
+    import threading
+
+    info = connect()
+    schedule(info.id, every_seconds=3600)
+    scheduler = HubScheduler(Runner(hub, steps=[SyncStep()]), reconcile_seconds=0.2)
+    inside = threading.Event()
+    wanted = scheduler.wanted
+
+    def slow_wanted():
+        inside.set()
+        time.sleep(0.5)  # the shutdown begins while this reconcile is half-way
+        return wanted()
+
+    scheduler.start()
+    scheduler.wanted = slow_wanted
+    assert inside.wait(5)
+    stopper = threading.Thread(target=scheduler.shutdown)
+    stopper.start()
+    stopper.join(15)
+    assert not stopper.is_alive(), "shutdown deadlocked with a reconcile job"
