@@ -422,13 +422,16 @@ def _operations() -> list[MetricDefinition]:
             unit="ratio",
             formula="delivered by the promised date ÷ shipped",
         ),
+        # Orders with a completed refund, from the refunds themselves: platforms seldom move an
+        # order's own status to "refunded", so counting statuses would read (almost) zero.
         _helper(
             "refunded_orders",
             "after_sales",
-            table="orders",
-            aggregate="count",
-            date="created_at",
-            filters={"status": ["refunded", "partially_refunded"]},
+            table="refunds",
+            aggregate="count_distinct",
+            column="order_id",
+            where="status == 'completed'",
+            date="order.created_at if basis.refund_dated_by == 'order' else created_at",
         ),
         _m(
             "refund_rate",

@@ -134,8 +134,6 @@ class Oracle:
                 out.append(
                     ("shipping_cost", shop, None, day, self.money(o["shipping_fee"], o["currency"], day), 0)
                 )
-            if o["status"] in ("refunded", "partially_refunded"):
-                out.append(("refunded_orders", shop, None, day, 1.0, o["order_id"]))
         pairs = set()
         for i in self.w["order_items"]:
             shop = (i["platform"], i["shop_id"])
@@ -152,6 +150,7 @@ class Oracle:
             if (shop, i["order_id"], sku) not in pairs:
                 pairs.add((shop, i["order_id"], sku))
                 out.append(("orders_lines", shop, sku, day, 1.0, 0))
+        refunded: set[tuple[Any, dt.date, str]] = set()
         for r in self.w["refunds"]:
             if r["status"] != "completed":
                 continue
@@ -164,6 +163,9 @@ class Oracle:
             else:
                 day = self.day_of(r["created_at"], shop)
             out.append(("refund_amount", shop, None, day, self.money(r["amount"], r["currency"], day), 0))
+            if (shop, day, r["order_id"]) not in refunded:  # distinct orders per shop and day
+                refunded.add((shop, day, r["order_id"]))
+                out.append(("refunded_orders", shop, None, day, 1.0, r["order_id"]))
         for a in self.w["ad_performance"]:
             shop, day = (a["platform"], a["shop_id"]), a["date"]
             spend = float(a["spend"]) * ((1 + b.ad_management_fee_rate) if b.ad_spend_with_fee else 1)
