@@ -12,6 +12,7 @@ from rich.table import Table
 from sdk import ConfigError
 
 from ..kpi import GRAINS, SCOPES, Catalogue, compute, query_kpis
+from ..kpi.after_compute import after_compute
 from .app import TenantOption, app, console, guarded, hub_context
 
 __all__ = ["compute_command", "kpi", "kpi_show"]
@@ -28,16 +29,29 @@ def compute_command(
     ] = False,
     tenant: TenantOption = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    kpis_only: Annotated[
+        bool,
+        typer.Option("--kpis-only", help="Compute KPIs only: no attainment, scorecards or alerts."),
+    ] = False,
 ) -> None:
-    """Bring the tenant's KPIs up to date (incrementally unless --full)."""
+    """Bring the tenant's KPIs up to date (incrementally unless --full), then refresh attainment,
+    re-score the running month and quarter and evaluate the alert rules."""
     ctx = hub_context()
     try:
         catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
         report = compute(ctx.ready_store, tenant, full=full, catalogue=catalogue)
+        managed = None if kpis_only else after_compute(ctx.ready_store, ctx.vault, tenant=tenant)
     finally:
         ctx.close()
     if as_json:
-        console.print_json(json.dumps(report.as_dict()))
+        out = report.as_dict()
+        if managed is not None:
+            out["management"] = {
+                "targets": managed.targets,
+                "scorecard_rows": managed.scorecard_rows,
+                "alerts_raised": len(managed.alerts),
+            }
+        console.print_json(json.dumps(out))
         return
     how = "full" if report.full else "incremental"
     where = "" if report.full else f", {report.partitions} shop-days touched"
@@ -46,6 +60,11 @@ def compute_command(
         f"{report.facts_written} KPI values written under counting basis v{report.basis_version} "
         f"in {report.seconds:.1f} s"
     )
+    if managed is not None:
+        console.print(
+            f"{managed.targets} targets' attainment refreshed, {managed.scorecard_rows} scorecard rows "
+            f"scored, {len(managed.alerts)} alerts raised"
+        )
 
 
 def _date(value: str | None, option: str) -> dt.date | None:

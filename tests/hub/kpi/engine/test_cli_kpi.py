@@ -18,7 +18,7 @@ def run(*args: str):
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
 
 
-def test_compute_then_show(hub_env, database_url, world_tools):
+def test_compute_then_show(hub_env, database_url, world_tools, tmp_path):
     if not database_url.startswith("sqlite"):
         pytest.skip("the commands are the same on every database; the engine tests cover the others")
     make_world, load_world = world_tools
@@ -28,12 +28,29 @@ def test_compute_then_show(hub_env, database_url, world_tools):
         store, "default", make_world(random.Random(3), orders=12), at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
     )
     store.dispose()
+    rule = tmp_path / "rule.json"
+    rule.write_text(
+        json.dumps(
+            {
+                "name": "any-sales",
+                "metric_id": "gmv",
+                "scope_type": "tenant",
+                "grain": "year",
+                "comparator": ">",
+                "threshold": 0,
+            }
+        )
+    )
+    assert run("alerts", "rule", "add", str(rule)).exit_code == 0
 
     done = run("compute")
     assert done.exit_code == 0, done.output
     assert "full: first compute for this tenant" in done.output and "counting basis v1" in done.output
+    # A compute goes on to attainment, scorecards and alerts: the rule breaches at once.
+    assert "1 alerts raised" in done.output, done.output
     again = run("compute", "--json")
     assert json.loads(again.output)["full"] is False
+    assert json.loads(again.output)["management"]["alerts_raised"] == 0  # the same breach: no second alert
 
     shown = run("kpi", "show", "gmv", "--grain", "year", "--scope", "tenant", "--json")
     assert shown.exit_code == 0, shown.output
