@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from . import connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate
+from . import basis, connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate
 from .app import app
 
 __all__ = ["app", "main"]
 
 # Imported for their registrations on ``app``.
-_COMMANDS = (connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate)
+_COMMANDS = (basis, connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate)
 
 
 def main() -> None:
