@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,7 +281,10 @@ def _failure(exc: Exception, info: ConnectionInfo, source: Source, stream: str |
                 "resume_at": resume,
             }
     else:
-        log.debug("stream %s of connection %s raised", stream, info.name, exc_info=True)
+        # The traceback is formatted here so it can be redacted: a plugin's exception may quote
+        # a credential, and exc_info would hand it to every log handler as it is.
+        trace = redact("".join(traceback.format_exception(exc)), source)
+        log.debug("stream %s of connection %s raised:\n%s", stream, info.name, trace)
         message = f"plugin {info.plugin!r} failed unexpectedly: {type(exc).__name__}: {exc}"
         kind, transient = "PluginBug", False
     return {"stream": stream, "error": redact(message, source), "kind": kind, "transient": transient}

@@ -95,10 +95,6 @@ def test_a_planted_credential_never_leaves_the_hub(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/sync/engine.py logs a plugin bug's traceback at DEBUG unredacted; the run record is redacted",
-)
 def test_the_sync_engines_debug_traceback_is_redacted(
     client, admin, add_connection, helpers, monkeypatch, caplog
 ):
