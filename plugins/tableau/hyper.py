@@ -1,8 +1,10 @@
 """Writing and reading ``.hyper`` files with tableauhyperapi (imported only when used).
 
 A table goes to ``<directory>/<table>.hyper`` as ``"Extract"."Extract"``, the shape Tableau
-publishes as a data source. Every write goes to a temporary file in the same directory that
-then replaces the old one, so a reader (or Tableau) never sees a half-written extract.
+publishes as a data source; or, with ``one_file``, every table goes to the one file as
+``"Extract"."<table>"``. Every write goes to a temporary copy in the same directory that then
+replaces the old file, so a reader (or Tableau) never sees a half-written extract, and a table
+that fails midway leaves the file as it was.
 """
 
 from __future__ import annotations
@@ -50,19 +52,28 @@ def _value(value: Any, kind: str) -> Any:
 
 
 class HyperWriter:
-    """One Hyper process for a push; ``write`` replaces or extends a table's file."""
+    """One Hyper process for a push; ``write`` replaces or extends a table in its file.
 
-    def __init__(self, directory: Path) -> None:
+    ``target`` is the folder of one file per table or, with ``one_file``, the file of them all.
+    """
+
+    def __init__(self, target: Path, *, one_file: bool = False) -> None:
         from tableauhyperapi import HyperProcess, Telemetry
 
-        self.directory = directory
+        self.one_file = one_file
+        self.directory = target.parent if one_file else target
+        self._file = target if one_file else None
         self.directory.mkdir(parents=True, exist_ok=True)
         self._process = HyperProcess(
             telemetry=Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}
         )
 
     def path(self, table: str) -> Path:
-        return self.directory / f"{table}.hyper"
+        return self._file if self._file is not None else self.directory / f"{table}.hyper"
+
+    def table_name(self, table: str) -> tuple[str, str]:
+        """The (schema, table) a table is written as."""
+        return SCHEMA, table if self.one_file else TABLE
 
     def write(
         self,
@@ -86,11 +97,14 @@ class HyperWriter:
 
         final = self.path(schema.name)
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-        if append and final.exists():
+        # The other tables of a shared file stay as they are: start from a copy of it.
+        keep = append or self.one_file
+        if keep and final.exists():
             shutil.copyfile(final, temp)
         types = hyper_types()
+        name = TableName(*self.table_name(schema.name))
         definition = TableDefinition(
-            TableName(SCHEMA, TABLE),
+            name,
             [
                 TableDefinition.Column(name, types[kind], NOT_NULLABLE if name in schema.key else NULLABLE)
                 for name, kind in schema.columns.items()
@@ -98,9 +112,11 @@ class HyperWriter:
         )
         written = 0
         try:
-            mode = CreateMode.CREATE_IF_NOT_EXISTS if append else CreateMode.CREATE_AND_REPLACE
+            mode = CreateMode.CREATE_IF_NOT_EXISTS if keep else CreateMode.CREATE_AND_REPLACE
             with Connection(self._process.endpoint, str(temp), mode) as conn:
                 conn.catalog.create_schema_if_not_exists(SCHEMA)
+                if not append:
+                    conn.execute_command(f"DROP TABLE IF EXISTS {name}")
                 conn.catalog.create_table_if_not_exists(definition)
                 columns = list(schema.columns.items())
                 with Inserter(conn, definition) as inserter:

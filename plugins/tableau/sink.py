@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from sdk import ConfigError, Sink, TableBatch, TableSchema
 
@@ -21,7 +21,14 @@ __all__ = ["HyperSink", "TableauCredentials", "TableauOptions"]
 class TableauOptions(Sink.Options):
     """Where the extracts are written, and where they are published (when ``server_url`` is set)."""
 
-    directory: str = Field(min_length=1, description="folder of the .hyper files, one per table")
+    directory: str | None = Field(
+        default=None, min_length=1, description="folder of the .hyper files, one per table"
+    )
+    file: str | None = Field(
+        default=None,
+        min_length=1,
+        description="one .hyper file holding every table (as Extract.<table>), instead of directory",
+    )
     server_url: str | None = Field(
         default=None, description="Tableau Server or Cloud URL; unset: no publishing"
     )
@@ -35,6 +42,20 @@ class TableauOptions(Sink.Options):
         default=64 * 2**20, ge=2**20, description="files above this go up in chunks of this size"
     )
 
+    @model_validator(mode="after")
+    def _one_target(self) -> TableauOptions:
+        if (self.directory is None) == (self.file is None):
+            raise ValueError(
+                "give the Tableau sink either directory (one .hyper per table) or file (one .hyper "
+                "holding every table), not both or neither"
+            )
+        if self.file is not None and self.server_url:
+            raise ValueError(
+                "publishing needs one extract per data source: use directory instead of file, "
+                "or unset server_url"
+            )
+        return self
+
 
 class TableauCredentials(Sink.Credentials):
     """A personal access token, needed only to publish."""
@@ -46,9 +67,10 @@ class TableauCredentials(Sink.Credentials):
 
 
 class HyperSink(Sink):
-    """Writes each table to ``<directory>/<table>.hyper``; appends copy the file first, so a
-    push stopped midway leaves the previous extract untouched. With a server, each written
-    extract is then published over its data source."""
+    """Writes each table to ``<directory>/<table>.hyper`` (or every table into ``file``); each
+    write goes to a copy that then replaces the file, so a push stopped midway leaves the
+    previous extract untouched. With a server, each written extract is then published over its
+    data source."""
 
     name = "tableau"
     version = "0.1.0"
@@ -70,9 +92,12 @@ class HyperSink(Sink):
         self.publisher: TableauPublisher | None = None
 
     async def prepare(self, schemas: Sequence[TableSchema]) -> None:
-        directory = Path(self.options.directory).expanduser()
-        if directory.exists() and not directory.is_dir():
-            raise ConfigError(f"the Tableau sink's directory {directory} is a file; name a folder")
+        one_file = self.options.file is not None
+        target = Path(self.options.file or self.options.directory or "").expanduser()
+        if one_file and target.is_dir():
+            raise ConfigError(f"the Tableau sink's file {target} is a folder; name a .hyper file")
+        if not one_file and target.exists() and not target.is_dir():
+            raise ConfigError(f"the Tableau sink's directory {target} is a file; name a folder")
         self._schemas = {s.name: s for s in schemas}
         if self.options.server_url and self.publisher is None:
             name, secret = self.credentials.pat_name, self.credentials.pat_secret
@@ -92,7 +117,7 @@ class HyperSink(Sink):
             )
             await self.publisher.sign_in()
         if self._writer is None:
-            self._writer = await asyncio.to_thread(HyperWriter, directory)
+            self._writer = await asyncio.to_thread(HyperWriter, target, one_file=one_file)
 
     async def push(self, batch: TableBatch, *, full: bool) -> int:
         schema = self._schemas.get(batch.table)
