@@ -7,8 +7,10 @@ above them are re-summed, and the facts of those periods are rewritten for every
 deleted order line is covered too, because the sync re-ingests its parent order.
 
 A full recompute happens on request, on the first run, when the counting basis has a new
-version, and when a dimension or lookup table changed (shops, SKUs, staff, teams, assignments,
-SKU costs, FX rates), since those can move any day.
+version, and when the *content* of a dimension or lookup table changed (shops, SKUs, staff,
+teams, assignments, SKU costs), since those can move any day; a changed FX rate recomputes the
+days it applies to. Lookups are compared by digest, not ``ingested_at``, because whole-listing
+streams rewrite unchanged rows on every sync (see ``changes``).
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from ..store.tables import standard_tables, tenants
 from .atoms import NO_SHOP, ROLLUP_FROM, MeasureContext, Restriction, build_days, roll_up, touched_partitions
 from .basis import current_basis
 from .catalogue import Catalogue
+from .changes import changed_fx_dates, fingerprint_window, fx_digests, lookup_digests
 from .dims import refresh_dimensions
 from .facts import FactContext, delete_facts, insert_facts, insert_period_derived
 from .periods import GRAINS, SCOPES, bucket, ensure_dim_date, successors
 
 __all__ = ["ComputeReport", "compute", "resolve_tenant"]
 
-_LOOKUPS = ("shops", "skus", "staff", "teams", "assignments", "sku_costs")
 # Rows committed by a sync while a compute runs may carry an ingested_at a little before the
 # compute's start; the watermark stays this far behind so they are picked up next time.
 _WATERMARK_LAG = dt.timedelta(minutes=2)
@@ -114,7 +116,14 @@ def compute(
         state = conn.execute(
             sa.select(kpi_compute_state).where(kpi_compute_state.c.tenant_id == tenant_id)
         ).first()
-        reason = _full_reason(conn, tenant_id, full or partial, state, basis.version)
+        # Fingerprints are taken before any data is read: whatever they saw, the compute sees.
+        prints: dict[str, Any] = {
+            "lookups": lookup_digests(conn, tenant_id),
+            "fx": fx_digests(conn, tenant_id),
+            "window": fingerprint_window(conn, tenant_id, now - _WATERMARK_LAG, now),
+        }
+        old_prints: dict[str, Any] = (state.fingerprints if state is not None else None) or {}
+        reason = _full_reason(full or partial, state, basis.version, old_prints, prints)
         ctx = MeasureContext(tenant_id, base_currency, basis.settings, frozenset(zones | {"UTC"}))
         fc = FactContext(tenant_id, tenant, base_currency, basis.settings, basis.version, now, cat)
         measures = _measures_for(cat, wanted, scopes)
@@ -123,9 +132,11 @@ def compute(
             _run_full(conn, fc, ctx, measures, wanted, grains, scopes, report)
         else:
             assert state is not None
-            _run_incremental(conn, fc, ctx, measures, wanted, state.watermark, report)
+            since = _since(conn, tenant_id, state, old_prints)
+            fx_days = changed_fx_dates(old_prints.get("fx", {}), prints["fx"])
+            _run_incremental(conn, fc, ctx, measures, wanted, since, fx_days, report)
         if not partial:
-            _save_state(conn, tenant_id, now - _WATERMARK_LAG, basis.version, now)
+            _save_state(conn, tenant_id, now - _WATERMARK_LAG, basis.version, now, prints)
         else:
             # A narrowed compute rebuilt only some measures: the next compute must be full.
             conn.execute(kpi_compute_state.delete().where(kpi_compute_state.c.tenant_id == tenant_id))
@@ -145,28 +156,32 @@ def _measures_for(
     return {m: cat.metrics[m] for m in sorted(needed)}
 
 
-def _full_reason(conn: Connection, tenant_id: int, asked: bool, state: Any, version: int) -> str | None:
+def _full_reason(
+    asked: bool, state: Any, version: int, old: dict[str, Any], new: dict[str, Any]
+) -> str | None:
     if asked:
         return "full recompute requested"
     if state is None:
         return "first compute for this tenant"
     if state.basis_version != version:
         return f"counting basis changed (version {state.basis_version} -> {version})"
-    changed = [
-        name
-        for name in _LOOKUPS
-        if conn.execute(
-            sa.select(sa.literal(1))
-            .where(
-                standard_tables[name].c.tenant_id == tenant_id,
-                standard_tables[name].c.ingested_at > state.watermark,
-            )
-            .limit(1)
-        ).first()
-    ]
+    if "lookups" not in old:
+        return "no content digests of the lookup tables yet"
+    changed = [name for name, digest in new["lookups"].items() if old["lookups"].get(name) != digest]
     if changed:
         return f"dimension or lookup tables changed: {', '.join(changed)}"
     return None
+
+
+def _since(conn: Connection, tenant_id: int, state: Any, old: dict[str, Any]) -> dt.datetime:
+    """Where new rows start: the previous compute's start when nothing arrived in its lag window since."""
+    watermark: dt.datetime = state.watermark
+    if state.started_at is None or "window" not in old:
+        return watermark
+    if fingerprint_window(conn, tenant_id, watermark, state.started_at) == old["window"]:
+        started: dt.datetime = state.started_at
+        return max(watermark, started)
+    return watermark
 
 
 def _data_range(
@@ -294,11 +309,12 @@ def _run_incremental(
     ctx: MeasureContext,
     measures: dict[str, MetricDefinition],
     wanted: list[str],
-    watermark: dt.datetime,
+    since: dt.datetime,
+    fx_days: set[dt.date],
     report: ComputeReport,
 ) -> None:
-    touched = touched_partitions(conn, measures, ctx, watermark)
-    touched |= _fx_partitions(conn, fc.tenant_id, ctx, watermark)
+    touched = touched_partitions(conn, measures, ctx, since)
+    touched |= _fx_partitions(conn, fc.tenant_id, ctx, fx_days)
     report.reason = "changes since the last compute" if touched else "nothing changed since the last compute"
     if not touched:
         return
@@ -342,15 +358,9 @@ def _with_data(conn: Connection, fc: FactContext, scopes: Sequence[str]) -> list
 
 
 def _fx_partitions(
-    conn: Connection, tenant_id: int, ctx: MeasureContext, watermark: dt.datetime
+    conn: Connection, tenant_id: int, ctx: MeasureContext, days: set[dt.date]
 ) -> set[tuple[str, dt.date]]:
-    """New or changed FX rates move every shop's amounts on their day (or their whole month)."""
-    fx = standard_tables["fx_rates"]
-    days = set(
-        conn.execute(
-            sa.select(fx.c.date).where(fx.c.tenant_id == tenant_id, fx.c.ingested_at > watermark).distinct()
-        ).scalars()
-    )
+    """New, changed or removed FX rates move every shop's amounts on their day (or whole month)."""
     if not days:
         return set()
     if ctx.basis.fx_rate == "month_average":
@@ -368,18 +378,24 @@ def _fx_partitions(
 
 
 def _save_state(
-    conn: Connection, tenant_id: int, watermark: dt.datetime, version: int, now: dt.datetime
+    conn: Connection,
+    tenant_id: int,
+    watermark: dt.datetime,
+    version: int,
+    now: dt.datetime,
+    prints: dict[str, Any],
 ) -> None:
     s = kpi_compute_state
-    updated = conn.execute(
-        s.update()
-        .where(s.c.tenant_id == tenant_id)
-        .values(watermark=watermark, basis_version=version, updated_at=now)
-    ).rowcount
+    values = {
+        "watermark": watermark,
+        "basis_version": version,
+        "updated_at": now,
+        "started_at": now,
+        "fingerprints": prints,
+    }
+    updated = conn.execute(s.update().where(s.c.tenant_id == tenant_id).values(**values)).rowcount
     if not updated:
-        conn.execute(
-            s.insert().values(tenant_id=tenant_id, watermark=watermark, basis_version=version, updated_at=now)
-        )
+        conn.execute(s.insert().values(tenant_id=tenant_id, **values))
 
 
 def fact_count(conn: Connection, tenant_id: int) -> int:

@@ -85,6 +85,13 @@ kpi_compute_state = Table(
     Column("watermark", UtcDateTime(), nullable=False, comment="rows ingested before it are computed"),
     Column("basis_version", Integer, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True, comment="start of the compute that set it"),
+    Column(
+        "fingerprints",
+        JSON,
+        nullable=True,
+        comment="lookup and FX digests and the lag window's stamps that compute saw",
+    ),
 )
 
 dim_metric = Table(
