@@ -145,7 +145,7 @@ def mapping_preview(
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     by_partition = partition_defaults(source, found)
     defaults = [by_partition.get(key, by_partition[None]) for _, key in rows]
-    results = preview(compiled, [data for data, _ in rows], defaults)
+    results = preview(compiled, [data for data, _ in rows], defaults, check=found.problems)
     console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))
 
 

@@ -7,7 +7,7 @@ to fix.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -58,20 +58,30 @@ def preview(
     compiled: CompiledMapping,
     raws: Sequence[Mapping[str, Any]],
     defaults: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    check: Callable[[Any], list[str]] | None = None,
 ) -> list[PreviewResult]:
     """Apply ``compiled`` to each raw record and validate the rows with the record models.
 
     ``defaults`` is one mapping for every record, or one per record (records of different
-    partitions, e.g. marketplaces, take different shop ids). A record whose mapping or
-    validation fails gets its error list and no rows, since none of its rows would be stored.
+    partitions, e.g. marketplaces, take different shop ids). ``check`` is the stream's own
+    record check (``Stream.problems``), which a sync consults before mapping. A record it finds
+    fault with, or whose mapping or validation fails, gets its error list and no rows, since
+    none of its rows would be stored.
     """
     each = list(defaults) if isinstance(defaults, Sequence) else [defaults] * len(raws)
-    return [_preview_one(compiled, index, raw, each[index]) for index, raw in enumerate(raws)]
+    return [_preview_one(compiled, index, raw, each[index], check) for index, raw in enumerate(raws)]
 
 
 def _preview_one(
-    compiled: CompiledMapping, index: int, raw: Mapping[str, Any], defaults: Mapping[str, Any] | None
+    compiled: CompiledMapping,
+    index: int,
+    raw: Mapping[str, Any],
+    defaults: Mapping[str, Any] | None,
+    check: Callable[[Any], list[str]] | None,
 ) -> PreviewResult:
+    found = check(raw) if check is not None else []
+    if found:
+        return PreviewResult(index=index, errors=[PreviewProblem(path="record", reason=r) for r in found])
     try:
         pairs = compiled.apply(raw, defaults)
     except MappingError as exc:

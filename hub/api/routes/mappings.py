@@ -198,7 +198,7 @@ def preview_mapping(
         ).all()
     by_partition = partition_defaults(source, found)
     defaults = [by_partition.get(key, by_partition[None]) for _, key in rows]
-    return preview(compiled, [data for data, _ in rows], defaults)
+    return preview(compiled, [data for data, _ in rows], defaults, check=found.problems)
 
 
 @router.get("/{stream}/mapping/versions", response_model=Page[MappingVersionPublic], summary="Saved versions")

@@ -96,3 +96,14 @@ def test_record_model_violations_are_listed_with_the_field_path() -> None:
 
 def test_preview_of_no_records_is_empty() -> None:
     assert run([]) == []
+
+
+def test_the_stream_s_own_record_check_is_shown_as_a_sync_would_quarantine() -> None:
+    def check(raw: dict[str, Any]) -> list[str]:
+        return [] if raw["amount_cents"] > 0 else [f"amount_cents {raw['amount_cents']} is not positive"]
+
+    compiled = compile_mapping(load_mapping_text(MAPPING), provided={"platform", "shop_id"})
+    good, bad = preview(compiled, [GOOD, {**GOOD, "amount_cents": -5}], DEFAULTS, check=check)
+    assert good.ok and good.rows
+    assert not bad.ok and bad.rows == []
+    assert [(p.path, p.reason) for p in bad.errors] == [("record", "amount_cents -5 is not positive")]
