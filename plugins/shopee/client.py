@@ -69,6 +69,7 @@ class ShopAuth(OAuthRefresh):
         self.partner_id = partner_id
         self.shop_id = shop_id
         self._signer = HmacQuerySignature(secret=partner_key, message=signed_message, params=self._common)
+        self._refused: str | None = None
 
     def _common(self) -> dict[str, str]:
         return {
@@ -88,7 +89,21 @@ class ShopAuth(OAuthRefresh):
             body = response.json()
         except ValueError:
             return False
-        return error_code(body) in AUTH_RETRY_ERRORS
+        failed = error_code(body) in AUTH_RETRY_ERRORS
+        if failed:
+            # The token this call was refused with; ``refresh`` (awaited right after, with no
+            # await in between) renews only if no concurrent call has replaced it already.
+            self._refused = response.request.url.params.get("access_token")
+        return failed
+
+    async def refresh(self, client: httpx.AsyncClient) -> bool:
+        """Renew after a refusal, once for all the calls refused with the same token: calls
+        in flight together all meet a revoked token, and each refresh spends the single-use
+        refresh token, so only the first renews and the others retry with its new token."""
+        self._client = self._client or client
+        refused, self._refused = self._refused, None
+        await self._renew(stale=refused if refused is not None else self.access_token)
+        return True
 
     async def request_token(self, client: httpx.AsyncClient) -> TokenSet:
         """``POST /api/v2/auth/access_token/get``: a public (partner-signed) call."""

@@ -8,6 +8,7 @@ this one's bound was.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -52,6 +53,8 @@ DETAIL_FIELDS = ",".join(
 """The optional detail fields the standard model needs: money, lines, times, cancellation, packages."""
 
 _DETAIL_ATTEMPTS = 3
+ESCROW_IN_FLIGHT = 8
+"""get_escrow_detail calls in flight at once per shop (one call per paid order)."""
 _NO_ESCROW = ("UNPAID", "CANCELLED", "IN_CANCEL", "PENDING", "INVOICE_PENDING")
 """Statuses without settlement (nothing paid, or nothing kept): no escrow detail to read."""
 
@@ -174,12 +177,23 @@ class OrdersStream(ShopeeStream):
                     raise UpstreamUnavailable("get_order_detail keeps answering for other orders than asked")
                 missing = sorted(asked - {o["order_sn"] for o in orders})
                 log.warning("shop %s: get_order_detail left out orders %s", shop_id, ", ".join(missing))
-        # One call at a time per shop: calls in flight together would all meet a revoked token and
-        # each spend a refresh; the app's budget is shared by the shops read concurrently anyway.
-        by_number = {}
-        for order in orders:
-            if order.get("order_status") not in _NO_ESCROW:
-                by_number[order["order_sn"]] = await self._escrow(shop_id, order["order_sn"])
+        # Several escrow calls in flight per shop, paced by the app's shared budget: calls that
+        # meet a revoked token together share one refresh (ShopAuth.refresh), so the single-use
+        # refresh token is spent once.
+        paid = [o["order_sn"] for o in orders if o.get("order_status") not in _NO_ESCROW]
+        gate = asyncio.Semaphore(ESCROW_IN_FLIGHT)
+
+        async def escrow(order_sn: str) -> dict[str, Any]:
+            async with gate:
+                return await self._escrow(shop_id, order_sn)
+
+        # A TaskGroup: one failure cancels the calls still in flight instead of leaving them running.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = {sn: group.create_task(escrow(sn)) for sn in paid}
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the connector's own error, as one call raises it
+        by_number = {sn: task.result() for sn, task in tasks.items()}
         return [{**order, "escrow": by_number.get(order["order_sn"])} for order in orders]
 
     async def _escrow(self, shop_id: str, order_sn: str) -> dict[str, Any]:
