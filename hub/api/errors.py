@@ -134,6 +134,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         message = "no such route; see /openapi.json for the API's routes"
     if exc.status_code == 405:
         message = "this route does not accept that method; see /openapi.json"
+    if exc.status_code == 400:
+        # FastAPI answers 400 for a body it cannot even decode (not UTF-8, not JSON); to the
+        # client that is invalid input like any other, so it gets the documented 422 naming it.
+        return render(422, "the request body is not valid JSON text", [("body", "send UTF-8 encoded JSON")])
     return render(exc.status_code, message, headers=getattr(exc, "headers", None))
 
 
