@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,3 +24,9 @@ class Settings(BaseSettings):
     """A file holding the master key, mode 0600 (``kpihub keys create`` writes one)."""
     load_plugins: str | None = None
     """Comma-separated allow-list of entry-point plugins to load; unset loads all."""
+    executor: Literal["inprocess", "celery"] = "inprocess"
+    """Where scheduled runs execute: in the scheduler's process, or on ``kpihub worker`` processes."""
+    broker_url: str | None = None
+    """The Celery broker (``redis://…`` or ``amqp://…``) when ``executor`` is ``celery``."""
+    queue: str = "kpihub"
+    """The broker queue scheduled runs are sent to and ``kpihub worker`` takes them from."""

@@ -15,7 +15,7 @@ from ..api.access import Scope, create_api_key
 from ..scheduler import HubScheduler, Runner
 from .app import app, console, guarded, hub_context
 
-__all__ = ["apikey", "serve"]
+__all__ = ["apikey", "serve", "worker"]
 
 apikey = typer.Typer(help="API keys for the admin API.", no_args_is_help=True)
 app.add_typer(apikey, name="apikey")
@@ -103,3 +103,36 @@ def _run_scheduler(scheduler: HubScheduler) -> None:
     console.print("kpihub scheduler running; stop with Ctrl-C")
     stop.wait()
     scheduler.shutdown(wait=True)
+
+
+@app.command()
+@guarded
+def worker(
+    lease_seconds: Annotated[
+        float,
+        typer.Option("--lease-seconds", min=1.0, help="Lease time to live: how long a dead worker blocks."),
+    ] = 300.0,
+    redelivery_seconds: Annotated[
+        float,
+        typer.Option(
+            "--redelivery-seconds",
+            min=1.0,
+            help="When a run taken but never finished goes back to the queue (Redis visibility timeout).",
+        ),
+    ] = 3600.0,
+) -> None:
+    """Take scheduled runs from the broker (KPIHUB_BROKER_URL, queue KPIHUB_QUEUE) and run them."""
+    from ..scheduler.celery_executor import QueuedRunner, celery_app, run_worker
+
+    ctx = hub_context()
+    try:
+        celery_app(ctx.settings.broker_url, ctx.settings.queue)  # a missing broker URL fails here, plainly
+        ctx.ready_store  # noqa: B018 - fail now, with `kpihub init` in the message
+        runner = QueuedRunner(ctx, lease_ttl=lease_seconds)
+        console.print(f"kpihub worker taking runs from queue {ctx.settings.queue!r}", highlight=False)
+        code = run_worker(
+            runner, ctx.settings.broker_url, ctx.settings.queue, redelivery_seconds=redelivery_seconds
+        )
+    finally:
+        ctx.close()
+    raise typer.Exit(code)

@@ -104,6 +104,16 @@ class PipelineExecutor(BaseExecutor):  # type: ignore[misc]
         self._pool.shutdown(wait, cancel_futures=True)
 
 
+def run_executor(runner: Runner, max_workers: int) -> BaseExecutor:
+    """Where fired runs go, as ``KPIHUB_EXECUTOR`` says: this process, or Celery workers."""
+    settings = runner.hub.settings
+    if settings.executor == "celery":
+        from .celery_executor import CeleryExecutor, celery_app  # Celery loads only when chosen
+
+        return CeleryExecutor(celery_app(settings.broker_url, settings.queue))
+    return PipelineExecutor(runner, max_workers)
+
+
 class HubScheduler:
     """Keeps APScheduler's jobs in step with the ``schedules`` table and runs them."""
 
@@ -112,7 +122,7 @@ class HubScheduler:
         store = runner.hub.ready_store
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store.engine), "local": MemoryJobStore()},
-            executors={"default": PipelineExecutor(runner, max_workers), "local": ThreadPoolExecutor(1)},
+            executors={"default": run_executor(runner, max_workers), "local": ThreadPoolExecutor(1)},
             # A run missed while the hub was down runs once when it is back, however late.
             # Overlapping fires are let through to the runner, which records them as skipped
             # (APScheduler's own max_instances would drop them without a trace).
