@@ -27,6 +27,7 @@ from ..store.tables import standard_tables
 from ..store.types import UtcDateTime
 from .basis import CountingBasis
 from .expr import compile_expr, is_sql, parse, sql_value
+from .periods import period_end
 from .sqlfuncs import local_day, seconds_between, utc_offset
 
 __all__ = [
@@ -330,7 +331,23 @@ def build_days(
             select = measure_select(*members[0], ctx, restriction)
         else:
             select = _group_select(members, ctx, restriction)
-        conn.execute(m.insert().from_select(_COLUMNS, select))
+        if conn.dialect.name == "postgresql":
+            _insert_via_stage(conn, select)
+        else:
+            conn.execute(m.insert().from_select(_COLUMNS, select))
+
+
+def _insert_via_stage(conn: Connection, select: Select[Any]) -> None:
+    """PostgreSQL plans ``INSERT … SELECT`` without parallel workers but ``CREATE TABLE … AS``
+    with them; the scan of the order lines is the expensive part, so it goes through a
+    temporary table and the (small, aggregated) result is copied into kpi_measures."""
+    compiled = select.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE kpi_days_stage ON COMMIT DROP AS {compiled}", compiled.params
+    )
+    stage = sa.table("kpi_days_stage", *[sa.column(c) for c in _COLUMNS])
+    conn.execute(kpi_measures.insert().from_select(_COLUMNS, sa.select(*stage.c)))
+    conn.exec_driver_sql("DROP TABLE kpi_days_stage")
 
 
 def _scan_groups(measures: dict[str, MetricDefinition]) -> list[list[tuple[str, MetricDefinition]]]:
@@ -416,6 +433,13 @@ def roll_up(
     if periods is not None:
         delete = delete.where(m.c.period_start.in_(list(periods)))
         where.append(bucket.in_(list(periods)))
+        # A range on the key's own column lets the index skip every finer row outside the
+        # periods instead of scanning the whole history to find their bucket.
+        if periods:
+            where += [
+                m.c.period_start >= min(periods),
+                m.c.period_start <= period_end(grain, max(periods)),
+            ]
     if shops is not None:
         delete = delete.where(m.c.shop_key.in_(sorted(shops)))
         where.append(m.c.shop_key.in_(sorted(shops)))

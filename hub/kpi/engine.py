@@ -32,7 +32,7 @@ from ..store.tables import standard_tables, tenants
 from .atoms import NO_SHOP, ROLLUP_FROM, MeasureContext, Restriction, build_days, roll_up, touched_partitions
 from .basis import current_basis
 from .catalogue import Catalogue
-from .changes import changed_fx_dates, fingerprint_window, fx_digests, lookup_digests
+from .changes import LOOKUPS, changed_fx_dates, fingerprint_window, fx_digests, lookup_digests
 from .dims import refresh_dimensions
 from .facts import FactContext, delete_facts, insert_facts, insert_period_derived
 from .periods import GRAINS, SCOPES, bucket, ensure_dim_date, successors
@@ -313,7 +313,10 @@ def _run_incremental(
     fx_days: set[dt.date],
     report: ComputeReport,
 ) -> None:
-    touched = touched_partitions(conn, measures, ctx, since)
+    # Lookup-sourced measures (e.g. new listings from SKUs) change only with their lookup's
+    # content, which a full recompute handles; FX days are known from the FX digests.
+    by_rows = {m: d for m, d in measures.items() if d.table not in (*LOOKUPS, "fx_rates")}
+    touched = touched_partitions(conn, by_rows, ctx, since)
     touched |= _fx_partitions(conn, fc.tenant_id, ctx, fx_days)
     report.reason = "changes since the last compute" if touched else "nothing changed since the last compute"
     if not touched:
