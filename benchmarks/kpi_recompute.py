@@ -195,6 +195,8 @@ def run(url: str, rows: int, shops: int) -> None:
     )
     assert full.full and not inc.full, (full.reason, inc.reason)
     print(f"  incremental touched {inc.partitions} shop-days ({inc.shops} shops x {inc.days} days)")
+    _, idle = timed("engine, again with nothing changed", lambda: compute(store, "bench"))
+    print(f"  second incremental: {idle.reason}")
     print(f"RATIO engine / hand SQL (monthly sales KPIs)   {slice_s / hand_s:6.2f}   (target <= 1.5)")
     print(f"RATIO incremental (1 % changed) / full          {inc_s / full_s:6.3f}   (target <= 0.05)")
     store.dispose()
