@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from .. import __version__
 from ..context import HubContext
 from ..scheduler import HubScheduler, Runner
-from .deps import reject_nul
+from .deps import reject_nul, reject_unknown_query
 from .errors import ErrorResponse, install_error_handlers
 from .routes import ROUTERS
 
@@ -82,6 +82,9 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(
-            router, prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(reject_nul)]
+            router,
+            prefix=API_PREFIX,
+            responses=ERROR_RESPONSES,
+            dependencies=[Depends(reject_nul), Depends(reject_unknown_query)],
         )
     return app

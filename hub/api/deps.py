@@ -7,6 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import httpx
 from fastapi import Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -25,6 +27,7 @@ __all__ = [
     "Transport",
     "hub_of",
     "reject_nul",
+    "reject_unknown_query",
     "require",
 ]
 
@@ -44,6 +47,31 @@ async def reject_nul(request: Request) -> None:
     body = await request.body()
     if b"\\u0000" in body or b"\x00" in body or "\x00" in request.url.path or "%00" in str(request.url):
         raise ApiError(422, "the request contains a NUL character, which no field accepts")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares, its own and its dependencies' (paging, filters)."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare: a misspelt filter (``?conection_id=``)
+    would otherwise be ignored silently and answer with everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        raise ApiError(
+            422,
+            f"unknown query parameter(s); this route accepts: {accepted}",
+            [(f"query.{name[:64]}", "not a parameter of this route") for name in unknown[:10]],
+        )
 
 
 def hub_of(request: Request) -> HubContext:

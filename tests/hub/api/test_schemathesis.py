@@ -98,8 +98,56 @@ def test_every_operation_answers_as_its_openapi_declares(app, client, world, mak
                 continue
             try:
                 _run_operation(operation, mode, seeded, examples, world, make_key)
-            except (Exception, BaseExceptionGroup) as exc:  # collect them all: one report names every operation at fault
+            except (
+                Exception,
+                BaseExceptionGroup,
+            ) as exc:  # collect them all: one report names every operation at fault
                 failures.append(f"{operation.label} [{mode.value}, seeded={seeded}]:\n{exc}")
     app.state.runner.join()
     assert not failures, "\n\n".join(failures)
 
+
+# Regressions for what the generated requests found.
+
+
+def test_a_body_that_is_not_json_text_is_a_422_naming_the_body(client, admin, snapshot):
+    before = snapshot()
+    response = client.patch(
+        "/api/v1/tenants/1",
+        content=b"\xff\xfe{",
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [f["path"] for f in error["fields"]] == ["body"]
+    assert snapshot() == before
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client, admin, add_connection, snapshot):
+    connection = add_connection(admin)
+    before = snapshot()
+    # A misspelt filter would otherwise answer with every run, and a stray one still run a remap.
+    spec = client.get("/openapi.json").json()["paths"]
+    for method, template, path in [
+        ("get", "/api/v1/runs", "/api/v1/runs?conection_id=1"),
+        (
+            "post",
+            "/api/v1/connections/{connection_id}/remap",
+            f"/api/v1/connections/{connection['id']}/remap?forse=true",
+        ),
+    ]:
+        response = client.request(method, path, headers=admin)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        name = path.rsplit("?", 1)[1].split("=")[0]
+        assert [f["path"] for f in error["fields"]] == [f"query.{name}"]
+        # The message lists what the route does accept, as its OpenAPI declares it.
+        declared = sorted(
+            p["name"] for p in spec[template][method].get("parameters", []) if p["in"] == "query"
+        )
+        assert error["message"].endswith("accepts: " + (", ".join(declared) or "none")), error["message"]
+    assert snapshot() == before
+    # The declared ones, the route's own and its dependencies', still pass.
+    ok = client.get(f"/api/v1/runs?connection_id={connection['id']}&limit=5&offset=0", headers=admin)
+    assert ok.status_code == 200, ok.text
