@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from .limits import (
     TABLE_NAME,
 )
 
-__all__ = ["check_fits", "dataset_body", "relationships", "table_body", "to_wire"]
+__all__ = ["check_fits", "dataset_body", "relationships", "table_body", "to_wire", "wire_converter"]
 
 POWERBI_TYPES = {
     "int": "Int64",
@@ -135,26 +135,41 @@ def to_wire(row: Mapping[str, Any], columns: Mapping[str, str]) -> tuple[dict[st
     NaN and infinities become null (the service rejects them); datetimes are ISO 8601 in UTC;
     dates are midnight UTC; decimals travel as JSON numbers.
     """
-    out = {name: row.get(name) for name in columns}
-    cut = 0
-    for name, kind in columns.items():
-        value = out[name]
-        if value is None or kind in ("int", "bool"):
-            continue
-        if kind == "float":
-            if not math.isfinite(value):
-                out[name] = None
-        elif kind == "str":
-            if not isinstance(value, str):
-                value = out[name] = str(value)
-            if len(value) > MAX_STRING_CHARS:
-                out[name], cut = value[:MAX_STRING_CHARS], cut + 1
-        elif kind == "decimal":
-            number = float(value) if isinstance(value, Decimal | int | float) else float(str(value))
-            out[name] = number if math.isfinite(number) else None
-        elif kind == "datetime":
-            stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-            out[name] = stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        elif kind == "date":
-            out[name] = f"{value.isoformat()}T00:00:00Z"
-    return out, cut
+    return wire_converter(columns)(row)
+
+
+def wire_converter(columns: Mapping[str, str]) -> Callable[[Mapping[str, Any]], tuple[dict[str, Any], int]]:
+    """``to_wire`` for many rows of the same columns: the column kinds are looked at once, and
+    a timestamp repeated row after row (a table's ``computed_at``) is formatted once."""
+    names = list(columns)
+    converted = [(name, kind) for name, kind in columns.items() if kind not in ("int", "bool")]
+    last: list[Any] = [None, None]  # the last datetime formatted, and its text
+
+    def convert(row: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+        out = {name: row.get(name) for name in names}
+        cut = 0
+        for name, kind in converted:
+            value = out[name]
+            if value is None:
+                continue
+            if kind == "float":
+                if not math.isfinite(value):
+                    out[name] = None
+            elif kind == "str":
+                if not isinstance(value, str):
+                    value = out[name] = str(value)
+                if len(value) > MAX_STRING_CHARS:
+                    out[name], cut = value[:MAX_STRING_CHARS], cut + 1
+            elif kind == "decimal":
+                number = float(value) if isinstance(value, Decimal | int | float) else float(str(value))
+                out[name] = number if math.isfinite(number) else None
+            elif kind == "datetime":
+                if value != last[0]:
+                    stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+                    last[:] = [value, stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+                out[name] = last[1]
+            elif kind == "date":
+                out[name] = f"{value.isoformat()}T00:00:00Z"
+        return out, cut
+
+    return convert

@@ -14,7 +14,7 @@ import httpx
 from sdk import ConfigError, Sink, TableBatch, TableSchema
 
 from .client import PowerBIClient
-from .dataset import POWERBI_TYPES, check_fits, dataset_body, table_body, to_wire
+from .dataset import POWERBI_TYPES, check_fits, dataset_body, table_body, wire_converter
 from .options import PowerBICredentials, PowerBIOptions
 from .pacing import DatasetPacer
 
@@ -120,11 +120,12 @@ class PowerBISink(Sink):
         sent = 0
         in_flight: set[asyncio.Task[None]] = set()
         rows = iter(batch.rows)
+        to_wire = wire_converter(batch.columns)
         try:
             while chunk := list(itertools.islice(rows, self.options.rows_per_post)):
                 wire = []
                 for row in chunk:
-                    converted, cut = to_wire(row, batch.columns)
+                    converted, cut = to_wire(row)
                     wire.append(converted)
                     self.truncated += cut
                 if len(in_flight) >= self.options.max_pending:
