@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..kpi.scorecards import save_template, scorecard_rows
 from ..kpi.target_periods import period_start
 from ..kpi.targets import set_target
 from ..mapping_versions import save_override
-from ..publish import PushResult, add_sink, push_sink
+from ..publish import PushResult, add_sink
 from ..publish.catalog import DEFAULT_TABLES, STANDARD_FACTS
 from ..settings import Settings
 from ..store.kpi_tables import kpi_fact
@@ -43,14 +42,12 @@ from ..store.tables import tenants
 from ..sync import Progress as SyncProgress
 from ..sync import RunResult, sync_connection
 from ..vault import create_key_file
+from .parallel import PushProgress, push_in_processes
 from .platforms import SPEED, ConnectionSpec, Platforms, serve_platforms, serve_powerbi
 from .receiver import Receiver, webhook_receiver
 from .world import FULL, DemoSeller, Size, build_seller, daily_rates, write_files
 
 __all__ = ["DemoResult", "DemoUI", "PushProgress", "run_demo"]
-
-PushProgress = Callable[[str, int, int | None], None]
-"""Called as rows reach a sink: the sink/table label, rows just accepted, rows to send."""
 
 TENANT = "default"
 BASE_CURRENCY = "CNY"
@@ -185,7 +182,8 @@ class Paths:
 
     @property
     def hyper(self) -> Path:
-        return self.workdir / "hyper"
+        """Every published table in one Hyper file (as ``Extract.<table>``)."""
+        return self.workdir / "kpi.hyper"
 
     @property
     def marker(self) -> Path:
@@ -275,7 +273,7 @@ def run_demo(
             "hub store": str(paths.database),
             "master key": str(paths.key),
             "client database": str(paths.client_db),
-            "Tableau extracts": str(paths.hyper),
+            "Tableau extract": str(paths.hyper),
             "Power BI": f"push dataset 'kpihub' (the simulator stops with the demo; what it held: "
             f"{paths.powerbi_snapshot})",
             "alerts received": str(paths.webhook_log),
@@ -321,9 +319,16 @@ def _claim(paths: Paths, seed: int, size: Size, today: dt.date) -> tuple[bool, d
 
 
 def _remove_outputs(paths: Paths) -> None:
-    for path in (paths.database, paths.key, paths.client_db, paths.webhook_log, paths.powerbi_snapshot):
+    for path in (
+        paths.database,
+        paths.key,
+        paths.client_db,
+        paths.hyper,
+        paths.webhook_log,
+        paths.powerbi_snapshot,
+    ):
         path.unlink(missing_ok=True)
-    for directory in (paths.hyper, paths.files):
+    for directory in (paths.files,):
         if directory.is_dir():
             shutil.rmtree(directory)
 
@@ -548,13 +553,11 @@ def _powerbi_snapshot(platforms: Platforms, path: Path) -> None:
     """What the Power BI dataset holds once pushed (rows per table, the sum of kpi_fact values),
     written down because the simulator, and its dataset, end with the demo."""
     sim: Any = platforms.simulators["powerbi"]
-    dataset = sim.dataset("kpihub")
-    held = {name: sim.rows("kpihub", name) for name in sorted(dataset.tables)}
+    tables = sim.dataset("kpihub").tables
+    facts = tables["kpi_fact"].rows if "kpi_fact" in tables else []
     snapshot = {
-        "tables": {name: len(rows) for name, rows in held.items()},
-        "kpi_fact_value_sum": sum(
-            float(r["value"]) for r in held.get("kpi_fact", []) if r.get("value") is not None
-        ),
+        "tables": {name: len(tables[name].rows) for name in sorted(tables)},
+        "kpi_fact_value_sum": sum(float(r["value"]) for r in facts if r.get("value") is not None),
     }
     path.write_text(json.dumps(snapshot, indent=2) + "\n", encoding="utf-8")
 
@@ -566,7 +569,7 @@ def _push(
     tables = [*DEFAULT_TABLES, *STANDARD_FACTS]
     wanted: list[tuple[str, str, dict[str, Any], dict[str, Any] | None, list[str] | None]] = [
         ("client-db", "database", {}, {"url": f"sqlite:///{paths.client_db}"}, tables),
-        ("tableau", "tableau", {"directory": str(paths.hyper)}, None, None),
+        ("tableau", "tableau", {"file": str(paths.hyper)}, None, None),
         ("powerbi", "powerbi", powerbi["options"], powerbi["credentials"], None),
     ]
     for name, plugin, options, credentials, chosen in wanted:
@@ -591,25 +594,10 @@ def _push(
                 .where(sinks.c.name == "powerbi")
                 .values(options=powerbi["options"], credentials=vault.encrypt(powerbi["credentials"]))
             )
-    ui.step("Pushing the published tables: client database, Tableau extracts, Power BI")
+    ui.step("Pushing the published tables: client database, Tableau extract, Power BI")
     names = [name for name, *_ in wanted]
-
-    async def one(name: str, progress: PushProgress | None) -> PushResult:
-        def labelled(table: str, rows: int, total: int | None) -> None:
-            if progress is not None:
-                progress(f"{name}/{table}", rows, total)
-
-        started = time.perf_counter()
-        # The Power BI simulator starts empty each run, so a later run rebuilds its tables.
-        full = incremental and name == "powerbi"
-        pushed = await push_sink(store, vault, registry, name, tenant=TENANT, full=full, progress=labelled)
-        result.timings[f"push {name}"] = round(time.perf_counter() - started, 2)
-        return pushed
-
-    async def every(progress: PushProgress | None) -> list[PushResult]:
-        # The sinks are independent: the Hyper process and the Power BI simulator work while
-        # the client database is written.
-        return list(await asyncio.gather(*(one(name, progress) for name in names)))
-
+    # The Power BI simulator starts empty each run, so a later run rebuilds its tables.
+    full = {"powerbi": incremental}
     with ui.push_progress() as progress:
-        result.pushes = dict(zip(names, asyncio.run(every(progress)), strict=True))
+        # The sinks are independent: each pushes in a process of its own, on its own core.
+        result.pushes = push_in_processes(paths.workdir, TENANT, names, full, progress, result.timings)

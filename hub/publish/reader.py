@@ -123,7 +123,10 @@ def _pages(
         if last is not None:
             query = query.where(tuple_(*key) > tuple_(*last))
         with store.begin() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query)]
+            result = conn.execute(query)
+            names = list(result.keys())
+            # zip over plain tuples: a Row's mapping view costs more than the row itself.
+            rows = [dict(zip(names, r, strict=True)) for r in result.tuples()]
         yield from rows
         if len(rows) < page:
             return

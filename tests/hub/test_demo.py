@@ -205,14 +205,19 @@ def test_hyper_extract_and_power_bi_hold_the_kpi_facts(runs):
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in KPI_TABLES}
     with (
         HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}) as hyper,
-        Connection(hyper.endpoint, str(workdir / "hyper" / "kpi_fact.hyper")) as conn,
+        Connection(hyper.endpoint, str(workdir / "kpi.hyper")) as conn,
     ):
-        [table] = [
-            t for schema in conn.catalog.get_schema_names() for t in conn.catalog.get_table_names(schema)
-        ]
-        rows = conn.execute_scalar_query(f"SELECT COUNT(*) FROM {table}")
-        value_sum = conn.execute_scalar_query(f'SELECT SUM("value") FROM {table}')
-    assert rows == count
+        # One file, one table per published table.
+        held = {
+            str(t.name.unescaped): conn.execute_scalar_query(f"SELECT COUNT(*) FROM {t}")
+            for schema in conn.catalog.get_schema_names()
+            for t in conn.catalog.get_table_names(schema)
+        }
+        value_sum = conn.execute_scalar_query('SELECT SUM("value") FROM "Extract"."kpi_fact"')
+    assert set(held) == {*KPI_TABLES, *DIMENSIONS}
+    assert {t: held[t] for t in KPI_TABLES} == counts
+    assert all(held[t] > 0 for t in DIMENSIONS)
+    assert held["kpi_fact"] == count
     assert float(value_sum) == pytest.approx(float(total), rel=1e-9)
     powerbi = json.loads((workdir / "powerbi-dataset.json").read_text())
     for table, n in counts.items():
