@@ -154,3 +154,25 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(client, admin, add_co
     # The declared ones, the route's own and its dependencies', still pass.
     ok = client.get(f"/api/v1/runs?connection_id={connection['id']}&limit=5&offset=0", headers=admin)
     assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An interval schedule took any zone name and stored it.
+        {"kind": "interval", "every_seconds": 3600, "timezone": "invalid"},
+        {"kind": "interval", "every_seconds": 3600, "timezone": ""},
+        # A zone directory, not a zone: the cron trigger's OSError was not caught (a 500).
+        {"kind": "cron", "cron": "0 * * * *", "timezone": "America"},
+    ],
+)
+def test_a_schedule_timezone_must_be_a_zone(client, admin, add_connection, snapshot, body):
+    connection = add_connection(admin)
+    before = snapshot()
+    response = client.put(f"/api/v1/connections/{connection['id']}/schedule", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert [f["path"] for f in response.json()["error"]["fields"]] == ["body.timezone"]
+    assert snapshot() == before
+    body["timezone"] = "Asia/Shanghai"
+    response = client.put(f"/api/v1/connections/{connection['id']}/schedule", json=body, headers=admin)
+    assert response.status_code == 200, response.text
