@@ -119,6 +119,9 @@ class CeleryExecutor(BaseExecutor):  # type: ignore[misc]
             return
         self._run_job_success(job.id, events)
 
+    def shutdown(self, wait: bool = True) -> None:
+        self.app.close()  # the broker connections; the runs themselves are the workers'
+
 
 class ConnectionBusy(Exception):
     """Another run of the connection holds its lease; the message is to be tried again later."""

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from hub.connections import add_connection, list_connections
 from hub.context import HubContext
 from hub.kpi.basis import current_basis
-from hub.scheduler import HubScheduler, Runner
+from hub.scheduler import HubScheduler, Runner, SyncStep
 from hub.scheduler.celery_executor import celery_app, enqueue
 from hub.settings import Settings
 from hub.store.service_tables import pipeline_runs
@@ -139,6 +139,12 @@ def test_two_workers_run_each_enqueued_run_once_and_survive_a_sigkill(
     with hub.ready_store.begin() as conn:
         for tenant_id in {info.tenant_id for info in infos}:
             current_basis(conn, tenant_id)
+    # All connections but the first are synced once beforehand, so their scheduled runs are
+    # light (nothing new, so the steps after the sync have nothing to do). The first one's
+    # first run reads every page and is the run worker A is killed in.
+    presync = Runner(hub, steps=[SyncStep()])
+    for cid in ids[1:]:
+        presync.run(cid)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log", tmp_path / "worker-c.log"]
     # Worker A kills itself with SIGKILL at page 3 of the first connection it syncs: mid-run,
     # with pages 0-2 committed and the run's message taken but not acknowledged.
@@ -147,12 +153,13 @@ def test_two_workers_run_each_enqueued_run_once_and_survive_a_sigkill(
     c = None
     app = celery_app(broker_url, queue)
     try:
-        _wait_ready(a, logs[0])
-        _wait_ready(b, logs[1])
         first = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
         fires = {(cid, first + dt.timedelta(minutes=k)) for k in range(FIRES) for cid in ids}
-        # Fire-time order, so both workers begin with first syncs (the ones that read pages).
-        for when, cid in sorted((when, cid) for cid, when in fires):
+        ordered = [(ids[0], first), *sorted(fires - {(ids[0], first)}, key=lambda f: (f[1], f[0]))]
+        _wait_ready(a, logs[0])
+        enqueue(app, ids[0], scheduled_for=first, max_attempts=2)  # A is the only worker yet
+        _wait_ready(b, logs[1])
+        for cid, when in ordered[1:]:
             enqueue(app, cid, scheduled_for=when, max_attempts=2)
         a.wait(timeout=30)
         assert a.returncode == -signal.SIGKILL, f"worker A was meant to die mid-run:\n{logs[0].read_text()}"
@@ -176,8 +183,8 @@ def test_two_workers_run_each_enqueued_run_once_and_survive_a_sigkill(
     by_id = {s.id: s for s in syncs}
     assert all(by_id[i].status == "succeeded" for i in sync_ids)
     # The killed worker's sync is the one left unfinished; its run was finished by another.
-    orphans = [s for s in syncs if s.id not in set(sync_ids)]
-    assert len(orphans) == 1 and orphans[0].status == "interrupted", orphans
+    orphans = [s for s in syncs if s.status != "succeeded"]
+    assert [(s.connection_id, s.status) for s in orphans] == [(ids[0], "interrupted")]
     assert "left by" in logs[1].read_text() + logs[2].read_text()
     # Runs were taken by more than one worker process.
     assert len({r.holder for r in rows}) >= 2
@@ -209,6 +216,7 @@ def test_the_celery_scheduler_only_enqueues(
         "PYTHONPATH": os.pathsep.join([str(fake_dist), str(FIXTURES), os.environ.get("PYTHONPATH", "")]),
     }
     info = connect()
+    Runner(hub, steps=[SyncStep()]).run(info.id)  # synced once, so each scheduled run is light
     schedule(info.id, every_seconds=1)
     scheduler_hub = HubContext(Settings())
     scheduler_hub.__dict__["registry"] = hub.registry
