@@ -76,9 +76,9 @@ def _worker(env, log: Path, **extra):
         return subprocess.Popen(command, env={**env, **extra}, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _wait_ready(process, log: Path, timeout=30.0):
+def _wait_ready(process, log: Path, timeout=30.0, word=" ready."):
     deadline = time.monotonic() + timeout
-    while " ready." not in log.read_text():
+    while word not in log.read_text():
         assert process.poll() is None, f"the worker exited early:\n{log.read_text()}"
         assert time.monotonic() < deadline, f"the worker never became ready:\n{log.read_text()}"
         time.sleep(0.1)
@@ -149,15 +149,17 @@ def test_two_workers_run_each_enqueued_run_once_and_survive_a_sigkill(
     # Worker A kills itself with SIGKILL at page 3 of the first connection it syncs: mid-run,
     # with pages 0-2 committed and the run's message taken but not acknowledged.
     a = _worker(env, logs[0], FAKESHOP_CRASH_AT="3,2", FAKESHOP_CRASH_WITH="sigkill")
-    b = _worker(env, logs[1])
-    c = None
+    b = c = None
     app = celery_app(broker_url, queue)
     try:
         first = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
         fires = {(cid, first + dt.timedelta(minutes=k)) for k in range(FIRES) for cid in ids}
         ordered = [(ids[0], first), *sorted(fires - {(ids[0], first)}, key=lambda f: (f[1], f[0]))]
         _wait_ready(a, logs[0])
-        enqueue(app, ids[0], scheduled_for=first, max_attempts=2)  # A is the only worker yet
+        enqueue(app, ids[0], scheduled_for=first, max_attempts=2)
+        # B starts once A has taken that first run, so A, not B, is the one in it.
+        _wait_ready(a, logs[0], word=" received")
+        b = _worker(env, logs[1])
         _wait_ready(b, logs[1])
         for cid, when in ordered[1:]:
             enqueue(app, cid, scheduled_for=when, max_attempts=2)
