@@ -302,6 +302,9 @@ def dlt_run(url: str, path: str, pages: list[Page], workdir: str, schema: str) -
 
     plain = sa.engine.make_url(url)
     if plain.get_backend_name() == "sqlite":
+        # One SQLite file takes one writer: dlt's parallel load jobs failed on "database is
+        # locked" at 300,000 orders, so they load one at a time.
+        os.environ["LOAD__WORKERS"] = "1"
         destination = dlt.destinations.sqlalchemy(credentials=url)
     else:
         # dlt insists on a password; a server that trusts loopback ignores this placeholder.

@@ -70,7 +70,8 @@ def test_dlt_loads_the_same_orders(ingest, recorded, tmp_path, monkeypatch):
     pytest.importorskip("dlt", reason="dlt is the benchmark's peer: pip install -e '.[bench]'")
     path, pages = recorded
     chosen = ingest.select(pages, 150)
-    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")  # dlt_run sets these; restored after
+    monkeypatch.setenv("LOAD__WORKERS", "1")
     url = f"sqlite:///{tmp_path / 'dlt.db'}"
     result = ingest.dlt_run(url, str(path), chosen, str(tmp_path), "bench_dlt")
     assert result["loaded"] == 150
