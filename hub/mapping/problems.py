@@ -17,6 +17,8 @@ from jmespath.functions import Functions
 from jmespath.parser import ParsedResult
 from pydantic import ValidationError
 
+from .paths import CompiledPath
+
 __all__ = ["Problem", "compile_jmespath", "known_list", "short_repr", "validation_problems"]
 
 Problem = tuple[str, str]
@@ -50,7 +52,7 @@ def compile_jmespath(expression: object) -> ParsedResult:
     unknown = sorted(_function_names(parsed.parsed) - _JMESPATH_FUNCTIONS)
     if unknown:
         raise ValueError(f"invalid JMESPath expression {expression!r}: unknown function {unknown[0]}()")
-    return parsed
+    return CompiledPath(parsed)
 
 
 def _function_names(node: Any) -> set[str]:
