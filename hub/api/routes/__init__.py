@@ -17,8 +17,10 @@ from . import (
     schedules,
     shops,
     sinks,
+    target_tools,
     tenants,
     users,
+    work_orders,
 )
 
 __all__ = ["ROUTERS"]
@@ -35,6 +37,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     kpis.router,
     alert_rules.router,
     management.router,
+    target_tools.router,
+    work_orders.router,
     sinks.router,
     plugins.router,
     audit.router,

@@ -192,6 +192,8 @@ ROUTES = {
     ("patch", "/api/v1/alert-rules/{rule_id}"): ("configure", {"enabled": False}),
     ("get", "/api/v1/alerts"): ("read", None),
     ("patch", "/api/v1/alerts/{alert_id}"): ("operate", {"status": "acknowledged"}),
+    ("get", "/api/v1/work-orders"): ("read", None),
+    ("patch", "/api/v1/work-orders/{order_id}"): ("operate", {"status": "in_progress", "assignee": "ops"}),
     ("get", "/api/v1/counting-bases"): ("read", None),
     ("put", "/api/v1/counting-bases"): (
         "configure",
@@ -208,6 +210,10 @@ ROUTES = {
             "scope_id": "default",
             "value": "1000",
         },
+    ),
+    ("post", "/api/v1/targets/decompose"): (
+        "configure",
+        {"metric_id": "gmv", "grain": "month", "period": "2026-03", "down_to": "shop", "method": "weights"},
     ),
     ("get", "/api/v1/sinks"): ("read", None),
     ("get", "/api/v1/sinks/{sink_id}"): ("read", None),
@@ -287,6 +293,7 @@ def world(client, hub, make_key, add_connection, tmp_path):
         "sink_id": sink_id,
         "alert_id": alert_id,
         "rule_id": _rule_id(hub, "alpha-rule"),
+        "order_id": _add_work_order(hub, alert_id),
     }
     return {"ids": ids, "admin_a": admin_a, "admin_b": admin_b}
 
@@ -348,6 +355,32 @@ def _add_alert(hub, tenant, rule, scope_id):
         return inserted.inserted_primary_key[0]
 
 
+def _add_work_order(hub, alert_id):
+    """A work order opened on the alert, as a rule with work_order=True would open it."""
+    import datetime as dt
+
+    from hub.store.management_tables import kpi_alert, work_orders
+
+    now = dt.datetime.now(dt.UTC)
+    with hub.ready_store.begin() as conn:
+        alert = conn.execute(kpi_alert.select().where(kpi_alert.c.alert_id == alert_id)).one()
+        order_id = conn.execute(
+            work_orders.insert().values(
+                tenant_id=alert.tenant_id,
+                alert_id=alert_id,
+                title=alert.message,
+                assignee=None,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            kpi_alert.update().where(kpi_alert.c.alert_id == alert_id).values(work_order_id=order_id)
+        )
+    return order_id
+
+
 def _rule_id(hub, name):
     import sqlalchemy as sa
 
@@ -376,6 +409,7 @@ def _snapshot(hub):
         "orders",
         "shops",
         "kpi_alert",
+        "work_orders",
         "sinks",
         "kpi_target",
         "counting_bases",
