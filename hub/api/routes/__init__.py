@@ -16,6 +16,7 @@ from . import (
     runs,
     schedules,
     shops,
+    sink_config,
     sinks,
     target_tools,
     tenants,
@@ -40,6 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     target_tools.router,
     work_orders.router,
     sinks.router,
+    sink_config.router,
     plugins.router,
     audit.router,
 )

@@ -216,6 +216,10 @@ ROUTES = {
         {"metric_id": "gmv", "grain": "month", "period": "2026-03", "down_to": "shop", "method": "weights"},
     ),
     ("get", "/api/v1/sinks"): ("read", None),
+    ("post", "/api/v1/sinks"): (
+        "configure",
+        {"name": "new-sink", "plugin": "database", "options": {}, "credentials": {"url": "sqlite:///x.db"}},
+    ),
     ("get", "/api/v1/sinks/{sink_id}"): ("read", None),
     ("post", "/api/v1/sinks/{sink_id}/push"): ("operate", None),
     ("get", "/api/v1/plugins"): ("read", None),

@@ -101,3 +101,51 @@ def test_decompose_splits_by_weights_to_the_cent_and_is_audited(client, world, h
     # An agency may not rewrite the targets it is assessed on.
     assert client.post("/api/v1/targets/decompose", json=body, headers=agency).status_code == 403
     assert snapshot() == before
+
+
+def test_a_configured_sink_keeps_its_credentials_write_only_and_pushes(
+    client, world, hub, tmp_path, snapshot
+):
+    import sqlalchemy as sa
+
+    from hub.store.tables import metadata
+
+    admin = world["admin_a"]
+    target = tmp_path / "bi.db"
+    body = {
+        "name": "bi",
+        "plugin": "database",
+        "credentials": {"url": f"sqlite:///{target}"},
+        "tables": ["dim_shop"],
+    }
+    created = client.post("/api/v1/sinks", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["credentials_set"] is True and "bi.db" not in created.text
+    pushed = client.post(f"/api/v1/sinks/{created.json()['id']}/push", headers=admin)
+    assert pushed.status_code == 200 and pushed.json()["succeeded"], pushed.text
+    # The push wrote into the database the stored (encrypted) URL names.
+    engine = sa.create_engine(f"sqlite:///{target}")
+    try:
+        assert "dim_shop" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert [t["table"] for t in pushed.json()["tables"]] == ["dim_shop"]
+
+    planted = "pw-planted-5c1d9e"
+    secret = {"name": "warehouse", "plugin": "database",
+              "credentials": {"url": f"postgresql+psycopg://bi:{planted}@127.0.0.1/kpis"}}  # fmt: skip
+    stored = client.post("/api/v1/sinks", json=secret, headers=admin)
+    assert stored.status_code == 201 and planted not in stored.text
+    for path in ("/api/v1/sinks", f"/api/v1/sinks/{stored.json()['id']}", "/api/v1/audit"):
+        assert planted not in client.get(path, headers=admin).text, path
+    with hub.ready_store.begin() as conn:
+        assert planted not in repr(conn.execute(sa.select(metadata.tables["sinks"])).all())
+
+    before = snapshot()
+    taken = client.post("/api/v1/sinks", json=secret, headers=admin)
+    assert taken.status_code == 409
+    unknown = client.post("/api/v1/sinks", json={**secret, "name": "x", "plugin": "nope"}, headers=admin)
+    assert unknown.status_code == 422 and unknown.json()["error"]["fields"][0]["path"] == "body.plugin"
+    no_table = client.post("/api/v1/sinks", json={**body, "name": "y", "tables": ["nope"]}, headers=admin)
+    assert no_table.status_code == 422 and "nope" in no_table.text
+    assert snapshot() == before
