@@ -215,6 +215,11 @@ ROUTES = {
         "configure",
         {"metric_id": "gmv", "grain": "month", "period": "2026-03", "down_to": "shop", "method": "weights"},
     ),
+    ("get", "/api/v1/scorecard-templates"): ("read", None),
+    ("put", "/api/v1/scorecard-templates"): (
+        "configure",
+        {"template_id": "ops", "role": "operator", "metrics": [{"metric_id": "gmv", "weight": "100"}]},
+    ),
     ("get", "/api/v1/sinks"): ("read", None),
     ("post", "/api/v1/sinks"): (
         "configure",

@@ -149,3 +149,27 @@ def test_a_configured_sink_keeps_its_credentials_write_only_and_pushes(
     no_table = client.post("/api/v1/sinks", json={**body, "name": "y", "tables": ["nope"]}, headers=admin)
     assert no_table.status_code == 422 and "nope" in no_table.text
     assert snapshot() == before
+
+
+def test_scorecard_templates_are_saved_listed_and_refused_when_wrong(client, world, make_key, snapshot):
+    admin = world["admin_a"]
+    metrics = [{"metric_id": "gmv", "weight": "60"}, {"metric_id": "roas", "weight": "40"}]
+    template = {"template_id": "ops", "role": "operator", "subject_type": "person", "metrics": metrics}
+    saved = client.put("/api/v1/scorecard-templates", json=template, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["warnings"]  # two metrics: 3 to 5 are recommended
+    listed = client.get("/api/v1/scorecard-templates", headers=admin).json()["items"]
+    assert [(t["template_id"], [m["metric_id"] for m in t["metrics"]]) for t in listed] == [
+        ("ops", ["gmv", "roas"])
+    ]
+    assert client.get("/api/v1/scorecard-templates", headers=world["admin_b"]).json()["items"] == []
+    agency = make_key("default", "agency", shops=["ALPHA-SHOP"], name="agency-alpha")
+    before = snapshot()
+    heavy = {
+        **template,
+        "metrics": [{"metric_id": "gmv", "weight": "90"}, {"metric_id": "roas", "weight": "40"}],
+    }
+    bad = client.put("/api/v1/scorecard-templates", json=heavy, headers=admin)
+    assert bad.status_code == 422 and "not 100" in bad.text
+    assert client.put("/api/v1/scorecard-templates", json=template, headers=agency).status_code == 403
+    assert snapshot() == before
