@@ -220,6 +220,17 @@ ROUTES = {
         "configure",
         {"template_id": "ops", "role": "operator", "metrics": [{"metric_id": "gmv", "weight": "100"}]},
     ),
+    ("post", "/api/v1/scorecard-adjustments"): (
+        "configure",
+        {
+            "subject_type": "person",
+            "subject_id": "P1",
+            "grain": "month",
+            "period": "2026-03",
+            "kind": "exempt",
+            "reason": "parental leave",
+        },
+    ),
     ("get", "/api/v1/sinks"): ("read", None),
     ("post", "/api/v1/sinks"): (
         "configure",

@@ -173,3 +173,24 @@ def test_scorecard_templates_are_saved_listed_and_refused_when_wrong(client, wor
     assert bad.status_code == 422 and "not 100" in bad.text
     assert client.put("/api/v1/scorecard-templates", json=template, headers=agency).status_code == 403
     assert snapshot() == before
+
+
+def test_adjustments_need_a_reason_and_are_audited(client, world, make_key, snapshot):
+    admin = world["admin_a"]
+    body = {"subject_type": "person", "subject_id": "P1", "grain": "month", "period": "2026-03",
+            "kind": "reweight", "metric_id": "gmv", "weight": 0,
+            "reason": "store closed for a week"}  # fmt: skip
+    made = client.post("/api/v1/scorecard-adjustments", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    entries = client.get("/api/v1/audit", headers=admin).json()["items"]
+    assert any(
+        e["action"] == "scorecard.reweight" and e["target"] == "person:P1/month/2026-03" for e in entries
+    )
+    agency = make_key("default", "agency", shops=["ALPHA-SHOP"], name="agency-alpha")
+    before = snapshot()
+    blank = client.post("/api/v1/scorecard-adjustments", json={**body, "reason": "  "}, headers=admin)
+    assert blank.status_code == 422 and "reason" in blank.text
+    no_metric = client.post("/api/v1/scorecard-adjustments", json={**body, "metric_id": None}, headers=admin)
+    assert no_metric.status_code == 422
+    assert client.post("/api/v1/scorecard-adjustments", json=body, headers=agency).status_code == 403
+    assert snapshot() == before
