@@ -18,6 +18,11 @@ from hub.settings import Settings
 from hub.store import open_store
 from hub.vault import create_key_file
 
+# rich sizes the CLI's consoles from COLUMNS when hub.cli is first imported (by a test module,
+# after this file), which under pytest-xdist happens in a worker with no terminal: give every
+# test the same wide console.
+os.environ.setdefault("COLUMNS", "200")
+
 # hypothesis is imported at collection on purpose: imported lazily by its pytest plugin at the
 # end of a session, CPython 3.11.7's ast.parse can fail with "AST constructor recursion depth
 # mismatch" and turn a green run red.

@@ -135,8 +135,11 @@ def kpi_show(
         return
     table = Table(title=f"{metric} by {grain}")
     for column in ("period", "scope", "value", "numerator", "denominator", "unit", "basis"):
+        # Scope ids are what a user types next: wrap them on a narrow terminal, never cut them.
         table.add_column(
-            column, justify="right" if column in ("value", "numerator", "denominator") else "left"
+            column,
+            justify="right" if column in ("value", "numerator", "denominator") else "left",
+            overflow="fold",
         )
     for r in rows:
         table.add_row(

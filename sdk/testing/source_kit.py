@@ -114,11 +114,14 @@ class SourceKit:
         )
 
     @pytest.fixture(scope="class")
+    @classmethod
     def kit_baseline(
-        self, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+        cls, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     ) -> tuple[KitRunner, RunOutcome]:
         """One uninterrupted full run, shared by the tests that only read it."""
-        runner = self.runner(self.case(tmp_path_factory.mktemp("kit")), kit_mapper(request))
+        # A class-scoped fixture runs once per class, so it works on an instance of its own.
+        kit = cls()
+        runner = kit.runner(kit.case(tmp_path_factory.mktemp("kit")), kit_mapper(request))
         return runner, asyncio.run(runner.run())
 
     # -- the contract -----------------------------------------------------------------------
