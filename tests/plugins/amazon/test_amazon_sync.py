@@ -10,10 +10,12 @@ from decimal import Decimal
 import httpx
 import pytest
 import sqlalchemy as sa
+from hub_rows import stored as _stored
+from hub_rows import sync_all as _sync_all
 
 from hub.connections import add_connection, get_connection, open_source
 from hub.plugins import load_plugins
-from hub.store.tables import connections, standard_tables, sync_runs
+from hub.store.tables import connections, sync_runs
 from hub.sync import sync_connection
 from plugins import amazon
 from plugins.amazon import AmazonSource
@@ -80,28 +82,6 @@ def _connect_all(hub, sim, world, orders_api="2026-01-01"):
         )
         names.append(name)
     return names
-
-
-def _sync_all(hub, sim, names, transport=None):
-    async def run():
-        results = []
-        for name in names:
-            info = get_connection(hub.ready_store, name)
-            source = open_source(
-                hub.ready_store, hub.vault, hub.registry, info, transport=transport or sim.transport()
-            )
-            results.append(await sync_connection(hub.ready_store, info, source))
-        return results
-
-    return asyncio.run(run())
-
-
-def _stored(hub, table):
-    t = standard_tables[table]
-    record_key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
-    with hub.ready_store.begin() as conn:
-        rows = conn.execute(sa.select(t)).mappings().all()
-    return {tuple(r[c] for c in record_key): dict(r) for r in rows}
 
 
 def assert_equals_truth(hub, sim):

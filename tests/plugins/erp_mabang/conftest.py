@@ -7,11 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
+from hub_rows import stored
 
 from hub.connections import add_connection, get_connection, open_source
 from hub.plugins import load_plugins
-from hub.store.tables import standard_tables
 from hub.sync import sync_connection
 from plugins import amazon, erp_mabang
 from plugins.amazon import client as amazon_client
@@ -89,14 +88,6 @@ def sync(hub, name, transport):
         return await sync_connection(hub.ready_store, info, source)
 
     return asyncio.run(run())
-
-
-def stored(hub, table):
-    t = standard_tables[table]
-    key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
-    with hub.ready_store.begin() as conn:
-        rows = conn.execute(sa.select(t)).mappings().all()
-    return {tuple(r[c] for c in key): dict(r) for r in rows}
 
 
 def today_gmt8():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import sys
@@ -10,14 +9,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-import sqlalchemy as sa
+from hub_rows import stored, sync_all  # noqa: F401  (the kit fixture hands this module to tests)
 
-from hub.connections import add_connection, get_connection, open_source
+from hub.connections import add_connection
 from hub.context import HubContext
 from hub.plugins import load_plugins
 from hub.settings import Settings
-from hub.store.tables import standard_tables
-from hub.sync import sync_connection
 from plugins import shopee
 from plugins.shopee import client as shopee_client
 from sdk.http import RateBudgets, RateLimit, RetryPolicy
@@ -125,28 +122,6 @@ def connect(hub, sim, world, *, per_connection=None):
         )
         names.append(name)
     return names
-
-
-def sync_all(hub, sim, names, transport=None):
-    async def run():
-        results = []
-        for name in names:
-            info = get_connection(hub.ready_store, name)
-            source = open_source(
-                hub.ready_store, hub.vault, hub.registry, info, transport=transport or sim.transport()
-            )
-            results.append(await sync_connection(hub.ready_store, info, source))
-        return results
-
-    return asyncio.run(run())
-
-
-def stored(hub, table):
-    t = standard_tables[table]
-    key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
-    with hub.ready_store.begin() as conn:
-        rows = conn.execute(sa.select(t)).mappings().all()
-    return {tuple(r[c] for c in key): dict(r) for r in rows}
 
 
 def assert_equals_truth(hub, sim):

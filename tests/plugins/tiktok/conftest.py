@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from decimal import Decimal
 
 import httpx
 import pytest
-import sqlalchemy as sa
+from hub_rows import stored, sync_all
 
-from hub.connections import add_connection, get_connection, open_source
+from hub.connections import add_connection
 from hub.plugins import load_plugins
-from hub.store.tables import standard_tables
-from hub.sync import sync_connection
 from plugins import tiktok
 from plugins.tiktok import client as tiktok_client
 from sdk.http import RateBudgets, RateLimit
@@ -98,28 +95,10 @@ class TikTokHub:
         return names
 
     def sync_all(self, sim, names, transport=None):
-        async def run():
-            results = []
-            for name in names:
-                info = get_connection(self.hub.ready_store, name)
-                source = open_source(
-                    self.hub.ready_store,
-                    self.hub.vault,
-                    self.hub.registry,
-                    info,
-                    transport=transport or sim.transport(),
-                )
-                results.append(await sync_connection(self.hub.ready_store, info, source))
-            return results
-
-        return asyncio.run(run())
+        return sync_all(self.hub, sim, names, transport)
 
     def stored(self, table):
-        t = standard_tables[table]
-        key = [c.name for c in t.primary_key.columns if c.name != "tenant_id"]
-        with self.hub.ready_store.begin() as conn:
-            rows = conn.execute(sa.select(t)).mappings().all()
-        return {tuple(r[c] for c in key): dict(r) for r in rows}
+        return stored(self.hub, table)
 
     def assert_equals_truth(self, sim):
         truth = sim.truth()
