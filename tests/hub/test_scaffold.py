@@ -9,7 +9,6 @@ matrix fast while still proving each package declares its entry point correctly.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from child_pytest import run_pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -67,15 +67,7 @@ def _build(kind: str, auth: str, root: Path) -> Generated:
     else:
         _dist_info(package, site)
         paths = [site, package]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    tests = run_pytest([], package, paths, timeout=600)
     return Generated(name, package, paths, tests)
 
 

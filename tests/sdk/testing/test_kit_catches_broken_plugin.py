@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from child_pytest import run_pytest
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 
@@ -58,25 +58,8 @@ EXPECTED = {
 def test_kit_fails_the_broken_plugin_with_messages_that_say_what_to_fix(tmp_path):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["hub.testing"]\n')
     (tmp_path / "test_contract.py").write_text(TEST_MODULE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    pythonpath = [FIXTURES, os.environ.get("PYTHONPATH", "")]
+    result = run_pytest(["--rootdir", str(tmp_path), str(tmp_path)], tmp_path, pythonpath, timeout=300)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     failed = set(re.findall(r"FAILED test_contract.py::TestBrokenContract::(\w+)", out))
