@@ -139,6 +139,9 @@ class _Source:
     day: ColumnElement[Any]
     raw_date: ColumnElement[Any]
     shop_key: ColumnElement[Any]
+    shop_columns: Sequence[ColumnElement[Any]]
+    """(platform, shop_id) when the table has them: scans group on these, not on the key."""
+    shop_nullable: bool
     env: _RowEnv
 
 
@@ -185,17 +188,21 @@ def _source(metric_id: str, d: MetricDefinition, ctx: MeasureContext, *, with_or
     else:
         day = raw
     env.day = day
-    if has_shop:
-        key = table.c.platform + ":" + table.c.shop_id
-        nullable = table.c.platform.nullable or table.c.shop_id.nullable
-        shop_key = (
-            sa.case((sa.or_(table.c.platform.is_(None), table.c.shop_id.is_(None)), NO_SHOP), else_=key)
-            if nullable
-            else key
-        )
-    else:
-        shop_key = sa.literal(NO_SHOP)
-    return _Source(table, order, from_, day, raw, shop_key, env)
+    shop_columns = [table.c.platform, table.c.shop_id] if has_shop else []
+    nullable = has_shop and bool(table.c.platform.nullable or table.c.shop_id.nullable)
+    shop_key = _shop_key(shop_columns, nullable)
+    return _Source(table, order, from_, day, raw, shop_key, shop_columns, nullable, env)
+
+
+def _shop_key(columns: Sequence[ColumnElement[Any]], nullable: bool) -> ColumnElement[Any]:
+    """``platform:shop_id`` from the two columns, ``NO_SHOP`` when either is missing."""
+    if not columns:
+        return sa.literal(NO_SHOP)
+    platform, shop_id = columns
+    key = platform + ":" + shop_id
+    if not nullable:
+        return key
+    return sa.case((sa.or_(platform.is_(None), shop_id.is_(None)), NO_SHOP), else_=key)
 
 
 def _fx(ctx: MeasureContext, currency: ColumnElement[Any], day: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -227,21 +234,32 @@ def _fx(ctx: MeasureContext, currency: ColumnElement[Any], day: ColumnElement[An
     return sa.case((currency == ctx.base_currency, sa.literal(1.0)), else_=sa.cast(rate, sa.Double))
 
 
-def _filters(metric_id: str, d: MetricDefinition, src: _Source, ctx: MeasureContext) -> list[Any]:
-    conditions: list[Any] = [src.table.c.tenant_id == ctx.tenant_id, src.day.is_not(None)]
+def _filters(
+    metric_id: str, d: MetricDefinition, src: _Source, ctx: MeasureContext
+) -> dict[tuple[str, ...], Any]:
+    """The measure's own row conditions, keyed by their source so that scans can tell which
+    conditions several measures share."""
+    conditions: dict[tuple[str, ...], Any] = {}
     for column, wanted in d.filters.items():
         if column not in src.table.c:
             raise ConfigError(f"metric {metric_id!r}: filter on unknown column {column!r}")
         col = src.table.c[column]
-        conditions.append(col.in_(wanted) if isinstance(wanted, list) else col == wanted)
+        condition = col.in_(wanted) if isinstance(wanted, list) else col == wanted
+        conditions[("filter", column, repr(wanted))] = condition
     if d.where:
         where = compile_expr(d.where, src.env, ctx.basis.model_dump())
         if not is_sql(where):
             if not where:
-                conditions.append(sa.false())
+                conditions[("false",)] = sa.false()
         else:
-            conditions.append(where)
+            conditions[("where", d.where)] = where
     return conditions
+
+
+def _base_conditions(src: _Source, ctx: MeasureContext) -> list[Any]:
+    # The local day is NULL exactly when its timestamp is (offsets are never NULL); testing the
+    # stored column spares the database a second evaluation of the offset per row.
+    return [src.table.c.tenant_id == ctx.tenant_id, src.raw_date.is_not(None)]
 
 
 def _restrict(src: _Source, restriction: Restriction) -> list[Any]:
@@ -261,50 +279,39 @@ def _restrict(src: _Source, restriction: Restriction) -> list[Any]:
     return conditions
 
 
-def measure_select(
+def _median_select(
     metric_id: str, d: MetricDefinition, ctx: MeasureContext, restriction: Restriction
 ) -> Select[Any]:
-    """SELECT tenant, measure, 'day', day, shop_key, sku, value: the measure's daily rows."""
+    """SELECT tenant, measure, 'day', day, shop_key, sample key, value: one row per source row.
+
+    Medians cannot be summed, so the measure keeps every sample, keyed by its record."""
     src = _source(metric_id, d, ctx)
     basis = ctx.basis.model_dump()
-    conditions = _filters(metric_id, d, src, ctx) + _restrict(src, restriction)
-    if d.aggregate == "count":
-        value: Any = sa.func.count()
-    else:
-        assert d.column
-        raw_value = sql_value(compile_expr(d.column, src.env, basis))
-        if d.amount:
-            currency = sql_value(compile_expr(d.currency, src.env, basis))
-            raw_value = raw_value * _fx(ctx, currency, src.day)
-        if d.aggregate == "count_distinct":
-            value = sa.func.count(sa.distinct(raw_value))
-        elif d.aggregate == "median":
-            value = sa.cast(raw_value, sa.Double)
-            conditions.append(raw_value.is_not(None))
-        else:
-            value = sa.func.coalesce(sa.func.sum(sa.func.coalesce(raw_value, 0)), 0)
-    if d.aggregate == "median":
-        record_key = [c for c in standard_tables[d.table or ""].primary_key.columns if c.name != "tenant_id"]
-        keys = [src.table.c[c.name] for c in record_key if c.name not in ("platform", "shop_id")]
-        sample: Any = keys[0]
-        for extra in keys[1:]:
-            sample = sample + "|" + extra
-        sku: Any = sample
-    else:
-        sku = src.table.c.sku if d.level == "sku" and restriction.per_sku else sa.literal("")
+    conditions = [
+        *_base_conditions(src, ctx),
+        *_filters(metric_id, d, src, ctx).values(),
+        *_restrict(src, restriction),
+    ]
+    assert d.column
+    raw_value = sql_value(compile_expr(d.column, src.env, basis))
+    if d.amount:
+        raw_value = raw_value * _fx(ctx, sql_value(compile_expr(d.currency, src.env, basis)), src.day)
+    conditions.append(raw_value.is_not(None))
+    record_key = [c for c in standard_tables[d.table or ""].primary_key.columns if c.name != "tenant_id"]
+    keys = [src.table.c[c.name] for c in record_key if c.name not in ("platform", "shop_id")]
+    sample: Any = keys[0]
+    for extra in keys[1:]:
+        sample = sample + "|" + extra
     columns = [
         sa.literal(ctx.tenant_id).label("tenant_id"),
         sa.literal(metric_id).label("measure"),
         sa.literal("day").label("grain"),
         src.day.label("period_start"),
         src.shop_key.label("shop_key"),
-        sku.label("sku"),
-        sa.cast(value, sa.Double).label("value"),
+        sample.label("sku"),
+        sa.cast(raw_value, sa.Double).label("value"),
     ]
-    stmt = sa.select(*columns).select_from(src.from_).where(*conditions)
-    if d.aggregate != "median":
-        stmt = stmt.group_by(src.day, src.shop_key, sku)
-    return stmt
+    return sa.select(*columns).select_from(src.from_).where(*conditions)
 
 
 _COLUMNS = ["tenant_id", "measure", "grain", "period_start", "shop_key", "sku", "value"]
@@ -327,8 +334,8 @@ def build_days(
         delete = delete.where(m.c.shop_key.in_(sorted(restriction.shops)))
     conn.execute(delete)
     for members in _scan_groups(measures):
-        if len(members) == 1:
-            select = measure_select(*members[0], ctx, restriction)
+        if members[0][1].aggregate == "median":
+            select = _median_select(*members[0], ctx, restriction)
         else:
             select = _group_select(members, ctx, restriction)
         if conn.dialect.name == "postgresql":
@@ -362,57 +369,123 @@ def _scan_groups(measures: dict[str, MetricDefinition]) -> list[list[tuple[str, 
 def _group_select(
     members: list[tuple[str, MetricDefinition]], ctx: MeasureContext, restriction: Restriction
 ) -> Select[Any]:
-    """One scan computing several measures: per-measure filtered sums, then one row per measure.
+    """One scan computing several summable measures, then one row per measure.
 
-    A measure gets a row for a (day, shop, SKU) only where at least one source row passed its
-    filters, exactly as when it is computed alone.
+    The scan groups on the stored shop columns and, where amounts are converted, on their
+    currency: the exchange rate depends only on the currency and the day, so it is applied once
+    per group instead of once per row. Distinct counts cannot be added up across currencies, so
+    a scan that has one converts per row. A measure gets a row for a (day, shop, SKU) only
+    where at least one source row passed its filters, exactly as when it is computed alone.
     """
     first_id, first = members[0]
     src = _source(first_id, first, ctx, with_order=any(_uses_order(d) for _, d in members))
     basis = ctx.basis.model_dump()
+    per_currency = all(d.aggregate != "count_distinct" for _, d in members)
     sku = src.table.c.sku if first.level == "sku" and restriction.per_sku else sa.literal("")
-    columns: list[Any] = [src.day.label("day"), src.shop_key.label("shop_key"), sku.label("sku")]
-    for i, (metric_id, d) in enumerate(members):
-        own = _filters(metric_id, d, src, ctx)[2:]  # without the tenant and day conditions
-        passed = sa.and_(*own) if own else sa.true()
+    keys: list[Any] = [src.day.label("day"), sku.label("sku")]
+    keys += [c.label(f"s{i}") for i, c in enumerate(src.shop_columns)]
+    currencies: dict[str, str] = {}  # currency expression -> its column in the scan
+    sums: list[Any] = []
+    own = [_filters(metric_id, d, src, ctx) for metric_id, d in members]
+    # Conditions every measure has filter the rows before grouping; the rest decide per measure.
+    shared = set(own[0]).intersection(*own[1:])
+    for i, (_, d) in enumerate(members):
+        rest = [condition for key, condition in own[i].items() if key not in shared]
+        passed = sa.and_(*rest) if rest else sa.true()
         if d.aggregate == "count":
-            value: Any = sa.func.sum(sa.case((passed, 1), else_=0))
+            value: Any = sa.func.count(sa.case((passed, 1)))
         else:
             assert d.column
             raw = sql_value(compile_expr(d.column, src.env, basis))
-            if d.amount:
+            if d.amount and per_currency:
+                if d.currency not in currencies:
+                    currencies[d.currency] = f"c{len(currencies)}"
+                    currency = sql_value(compile_expr(d.currency, src.env, basis))
+                    keys.append(currency.label(currencies[d.currency]))
+            elif d.amount:
                 raw = raw * _fx(ctx, sql_value(compile_expr(d.currency, src.env, basis)), src.day)
             if d.aggregate == "count_distinct":
                 value = sa.func.count(sa.distinct(sa.case((passed, raw))))
             else:
-                value = sa.func.coalesce(sa.func.sum(sa.case((passed, sa.func.coalesce(raw, 0)))), 0)
-        columns.append(sa.cast(value, sa.Double).label(f"v{i}"))
-        columns.append(sa.func.count(sa.case((passed, 1))).label(f"p{i}"))
-    where = [src.table.c.tenant_id == ctx.tenant_id, src.day.is_not(None), *_restrict(src, restriction)]
-    grouped = (
-        sa.select(*columns)
+                value = sa.func.sum(sa.case((passed, raw)))
+        sums.append(value.label(f"v{i}"))
+        sums.append(sa.func.count(sa.case((passed, 1))).label(f"p{i}"))
+    where = [
+        *_base_conditions(src, ctx),
+        *[own[0][key] for key in own[0] if key in shared],
+        *_restrict(src, restriction),
+    ]
+    scan = (
+        sa.select(*keys, *sums)
         .select_from(src.from_)
         .where(*where)
-        .group_by(src.day, src.shop_key, sku)
-        .subquery("g")
+        .group_by(*[k.element for k in keys])
+        .subquery("scan")
     )
+    grouped = _per_shop_day(scan, members, currencies, ctx, src)
+    columns = {
+        "tenant_id": sa.literal(ctx.tenant_id),
+        "grain": sa.literal("day"),
+        "period_start": grouped.c.day,
+        "shop_key": grouped.c.shop_key,
+        "sku": grouped.c.sku,
+    }
+    if len(members) == 1:
+        return sa.select(
+            *[
+                (sa.literal(first_id) if name == "measure" else columns.get(name, grouped.c.v0)).label(name)
+                for name in _COLUMNS
+            ]
+        ).where(grouped.c.p0 > 0)
     names = [
         sa.select(sa.literal(i).label("k"), sa.literal(mid).label("measure"))
         for i, (mid, _) in enumerate(members)
     ]
     ml = sa.union_all(*names).subquery("ml")
+    columns["measure"] = sa.cast(ml.c.measure, sa.String(64))
+    columns["value"] = sa.case(*[(ml.c.k == i, grouped.c[f"v{i}"]) for i in range(len(members))])
     return (
-        sa.select(
-            sa.literal(ctx.tenant_id).label("tenant_id"),
-            sa.cast(ml.c.measure, sa.String(64)).label("measure"),
-            sa.literal("day").label("grain"),
-            grouped.c.day.label("period_start"),
-            grouped.c.shop_key,
-            grouped.c.sku,
-            sa.case(*[(ml.c.k == i, grouped.c[f"v{i}"]) for i in range(len(members))]).label("value"),
-        )
+        sa.select(*[columns[name].label(name) for name in _COLUMNS])
         .select_from(grouped.join(ml, sa.or_(ml.c.measure == grouped.c.shop_key, ml.c.k.is_not(None))))
         .where(sa.or_(*[sa.and_(ml.c.k == i, grouped.c[f"p{i}"] > 0) for i in range(len(members))]))
+    )
+
+
+def _per_shop_day(
+    scan: Any,
+    members: list[tuple[str, MetricDefinition]],
+    currencies: dict[str, str],
+    ctx: MeasureContext,
+    src: _Source,
+) -> Any:
+    """The scan's groups as (day, shop_key, sku, v0, p0, …): currencies converted and summed.
+
+    Values are doubles and never NULL; ``p`` counts the source rows that passed each filter."""
+    shop_key = _shop_key([scan.c[f"s{i}"] for i in range(len(src.shop_columns))], src.shop_nullable)
+    values: list[Any] = []
+    for i, (_, d) in enumerate(members):
+        v = scan.c[f"v{i}"]
+        if d.currency in currencies and d.amount:
+            v = v * _fx(ctx, scan.c[currencies[d.currency]], scan.c.day)
+        values.append((v, scan.c[f"p{i}"]))
+    keys = [scan.c.day.label("day"), shop_key.label("shop_key"), scan.c.sku.label("sku")]
+    if not currencies:
+        return sa.select(
+            *keys,
+            *[sa.cast(sa.func.coalesce(v, 0), sa.Double).label(f"v{i}") for i, (v, _) in enumerate(values)],
+            *[p.label(f"p{i}") for i, (_, p) in enumerate(values)],
+        ).subquery("grouped")
+    return (
+        sa.select(
+            *keys,
+            *[
+                sa.cast(sa.func.coalesce(sa.func.sum(sa.func.coalesce(v, 0)), 0), sa.Double).label(f"v{i}")
+                for i, (v, _) in enumerate(values)
+            ],
+            *[sa.func.sum(p).label(f"p{i}") for i, (_, p) in enumerate(values)],
+        )
+        .group_by(scan.c.day, *[scan.c[f"s{i}"] for i in range(len(src.shop_columns))], scan.c.sku)
+        .subquery("grouped")
     )
 
 
@@ -484,7 +557,7 @@ def touched_partitions(
             stmt = (
                 sa.select(src.shop_key, src.day)
                 .select_from(src.from_)
-                .where(src.table.c.tenant_id == ctx.tenant_id, src.day.is_not(None), condition)
+                .where(*_base_conditions(src, ctx), condition)
                 .distinct()
             )
             for shop_key, day in conn.execute(stmt):

@@ -43,6 +43,10 @@ __all__ = ["ComputeReport", "compute", "resolve_tenant"]
 # compute's start; the watermark stays this far behind so they are picked up next time.
 _WATERMARK_LAG = dt.timedelta(minutes=2)
 
+# PostgreSQL's default work_mem (4 MB) makes it sort a scan's (shop, day) groups on disk
+# instead of hashing them in memory; a compute's transaction raises it for itself only.
+_PG_WORK_MEM = "64MB"
+
 
 @dataclass
 class ComputeReport:
@@ -110,6 +114,8 @@ def compute(
         # Each statement is built once per compute; caching their large compiled forms only
         # costs the time of computing cache keys.
         conn = conn.execution_options(compiled_cache=None)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
         tenant_id, base_currency = resolve_tenant(conn, tenant)
         basis = current_basis(conn, tenant_id)
         zones = refresh_dimensions(conn, tenant_id, cat, basis.settings, now.date())

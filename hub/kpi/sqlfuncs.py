@@ -8,6 +8,7 @@ from Python's ``zoneinfo`` as a ``CASE`` over the instants where they change.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,9 @@ def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> li
 @compiles(local_day, "sqlite")
 def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     ts, offset = _args(element, compiler, **kw)
+    if sqlite3.sqlite_version_info >= (3, 38):
+        # Integer seconds: no modifier string to build per row (unixepoch() is SQLite 3.38+).
+        return f"date(unixepoch({ts}) + ({offset}), 'unixepoch')"
     return f"date({ts}, ({offset}) || ' seconds')"
 
 
