@@ -92,7 +92,12 @@ def current_basis(conn: Connection, tenant_id: int) -> BasisVersion:
     ).first()
     if row is not None:
         return _row(row)
-    return _insert(conn, tenant_id, 1, CountingBasis(), actor="system", note="defaults")
+    # Two first computes of a tenant can race to create version 1: the loser reads the winner's.
+    try:
+        with conn.begin_nested():
+            return _insert(conn, tenant_id, 1, CountingBasis(), actor="system", note="defaults")
+    except sa.exc.IntegrityError:
+        return current_basis(conn, tenant_id)
 
 
 def list_bases(conn: Connection, tenant_id: int) -> list[BasisVersion]:

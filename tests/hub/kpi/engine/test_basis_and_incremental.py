@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import math
 import random
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 from hub.kpi import compute, current_basis, list_bases, query_kpis, set_counting_basis
 from hub.store import open_store
 from hub.store.kpi_tables import kpi_fact
-from hub.store.tables import standard_tables
+from hub.store.tables import standard_tables, tenants
 from sdk import ConfigError
 
 LOADED = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
@@ -216,3 +218,34 @@ def test_query_and_bad_input(sqlite_store, world_tools):
         query_kpis(sqlite_store, "acme", "gmv", grain="fortnight")
     with pytest.raises(ConfigError, match="building block"):
         query_kpis(sqlite_store, "acme", "cogs")
+
+
+def test_two_first_computes_agree_on_basis_version_one(database_url):
+    """Both transactions look for version 1 before either commits; the second to insert must
+    read the first's row instead of failing (PostgreSQL makes it wait on the unique key)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the race needs two concurrent writers; SQLite serialises whole transactions")
+    store = open_store(database_url)
+    store.migrate()
+    with store.begin() as conn:
+        tenant_id = conn.execute(
+            tenants.insert().values(name="race", base_currency="USD", created_at=LOADED)
+        ).inserted_primary_key[0]
+    first = store.engine.connect()
+    first_tx = first.begin()
+    created = current_basis(first, tenant_id)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+
+        def second() -> int:
+            with store.begin() as conn:
+                return current_basis(conn, tenant_id).version
+
+        waiting = pool.submit(second)
+        time.sleep(0.5)  # the second insert is now blocked on the first's uncommitted row
+        assert not waiting.done()
+        first_tx.commit()
+        assert waiting.result(timeout=30) == created.version == 1
+    first.close()
+    with store.begin() as conn:
+        assert [b.version for b in list_bases(conn, tenant_id)] == [1]
+    store.dispose()
