@@ -28,7 +28,7 @@ from ..store.types import UtcDateTime
 from .basis import CountingBasis
 from .expr import compile_expr, is_sql, parse, sql_value
 from .periods import period_end
-from .sqlfuncs import local_day, seconds_between, utc_offset
+from .sqlfuncs import local_day, rare, seconds_between, utc_offset
 
 __all__ = [
     "GRAIN_COLUMN",
@@ -550,9 +550,9 @@ def touched_partitions(
             continue
         seen.add(key)
         # One query per table's ingested_at (not an OR) so each can use its index.
-        fresh = [src.table.c.ingested_at > since]
+        fresh = [rare(src.table.c.ingested_at > since)]
         if src.order is not None:
-            fresh.append(src.order.c.ingested_at > since)
+            fresh.append(rare(src.order.c.ingested_at > since))
         for condition in fresh:
             stmt = (
                 sa.select(src.shop_key, src.day)

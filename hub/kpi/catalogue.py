@@ -8,6 +8,7 @@ unknown tables or references, cycles, SKU-level metrics on tables without a ``sk
 from __future__ import annotations
 
 import ast
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,16 @@ class Catalogue:
         if key not in self._memo:
             self._memo[key] = make()
         return self._memo[key]
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of every definition: statements built from the catalogue are memoized by it."""
+
+        def digest() -> str:
+            text = "\n".join(self.metrics[m].model_dump_json() for m in sorted(self.metrics))
+            return hashlib.sha256(text.encode()).hexdigest()
+
+        return str(self._cached("fingerprint", "", digest))
 
     @classmethod
     def from_providers(cls, providers: Iterable[MetricProvider]) -> Catalogue:

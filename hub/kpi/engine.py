@@ -260,10 +260,13 @@ def _run_full(
     for grain in ("week", "month", "quarter", "year"):
         if grain in needed:
             roll_up(conn, fc.tenant_id, grain, additive, None, None)
+    # Every period of the data, named: the statements are then the very ones an incremental
+    # compute runs (memoized with the periods bound), so the next one needs not build them.
+    days = [span[0] + dt.timedelta(days=i) for i in range((span[1] - span[0]).days + 1)]
+    with_data = _with_data(conn, fc, scopes)
     for grain in grains:
-        report.facts_written += _write_facts(
-            conn, fc, wanted, grain, _with_data(conn, fc, scopes), None, None
-        )
+        periods = sorted({bucket(grain, d) for d in days})
+        report.facts_written += _write_facts(conn, fc, wanted, grain, with_data, periods, periods, fresh=True)
     report.partitions = -1
 
 
@@ -288,7 +291,10 @@ def _write_facts(
     scopes: Sequence[str],
     periods: list[dt.date] | None,
     growth_periods: list[dt.date] | None,
+    *,
+    fresh: bool = False,
 ) -> int:
+    """Write ``wanted`` at ``grain`` for ``periods``, replacing what is there unless ``fresh``."""
     cat = fc.catalogue
     growth = _period_derived(cat, wanted)
     plain = [m for m in wanted if m not in growth]
@@ -297,13 +303,13 @@ def _write_facts(
         base = next(iter(cat.refs(metric_id)))
         if base not in plain:
             plain.append(base)
-    if periods is not None:
+    if periods is not None and not fresh:
         delete_facts(conn, fc.tenant_id, plain, grain, periods)
     written = 0
     for scope in scopes:
         written += insert_facts(conn, fc, scope, grain, plain, periods)
     for metric_id in growth:
-        if growth_periods is not None:
+        if growth_periods is not None and not fresh:
             delete_facts(conn, fc.tenant_id, [metric_id], grain, growth_periods)
         written += insert_period_derived(conn, fc, metric_id, grain, growth_periods)
     return written

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.util import LRUCache
 
 from sdk import ConfigError
 
@@ -34,6 +35,19 @@ __all__ = ["FactContext", "delete_facts", "insert_facts", "insert_period_derived
 
 _NULL_TEXT = sa.cast(sa.null(), sa.String(160))
 
+# What changes from one compute to the next is bound, not built in: the statements are then
+# memoized per catalogue, basis, scope, grain and metrics, and an incremental compute neither
+# rebuilds nor recompiles them (they run with their own compiled cache).
+_TENANT = sa.bindparam("kpi_tenant", type_=kpi_fact.c.tenant_id.type)
+_TENANT_NAME = sa.bindparam("kpi_tenant_name", type_=sa.String(160))
+_BASIS_VERSION = sa.bindparam("kpi_basis_version", type_=sa.Integer())
+_COMPUTED_AT = sa.bindparam("kpi_computed_at", type_=kpi_fact.c.computed_at.type)
+_PERIODS = sa.bindparam("kpi_periods", expanding=True, type_=sa.Date())
+_FIRST = sa.bindparam("kpi_first", type_=sa.Date())
+_LAST = sa.bindparam("kpi_last", type_=sa.Date())
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_COMPILED: LRUCache[Any, Any] = LRUCache(400)
+
 
 @dataclass(frozen=True)
 class FactContext:
@@ -46,8 +60,33 @@ class FactContext:
     catalogue: Catalogue
 
 
-def _date_range(grain: str, periods: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
-    return min(periods), max(period_end(grain, p) for p in periods)
+def _params(fc: FactContext, grain: str, periods: Sequence[dt.date] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "kpi_tenant": fc.tenant_id,
+        "kpi_tenant_name": fc.tenant_name,
+        "kpi_basis_version": fc.basis_version,
+        "kpi_computed_at": fc.computed_at,
+    }
+    if periods is not None:
+        params["kpi_periods"] = sorted(periods)
+        params["kpi_first"] = min(periods)
+        params["kpi_last"] = max(period_end(grain, p) for p in periods)
+    return params
+
+
+def _memoized(key: tuple[Any, ...], fc: FactContext, build: Callable[[], Any]) -> Any:
+    """The statement for ``key`` under ``fc``'s catalogue, basis and currency, built once."""
+    full_key = (fc.catalogue.fingerprint, fc.basis.model_dump_json(), fc.base_currency, *key)
+    if full_key not in _STATEMENTS:
+        if len(_STATEMENTS) > 2000:  # a long-lived service with many bases: start over
+            _STATEMENTS.clear()
+        _STATEMENTS[full_key] = build()
+    return _STATEMENTS[full_key]
+
+
+def _run(conn: Connection, statement: Any, params: dict[str, Any]) -> int:
+    cached = conn.execution_options(compiled_cache=_COMPILED)
+    return cached.execute(statement, params).rowcount or 0
 
 
 def _bridges(fc: FactContext, scope_type: str) -> tuple[Any, Any]:
@@ -72,7 +111,7 @@ def _bridges(fc: FactContext, scope_type: str) -> tuple[Any, Any]:
         ),
     )
     group: Any = a.c.staff_id
-    where = [a.c.tenant_id == fc.tenant_id]
+    where = [a.c.tenant_id == _TENANT]
     if scope_type == "team":
         from_shop = from_shop.join(
             staff, sa.and_(staff.c.tenant_id == a.c.tenant_id, staff.c.staff_id == a.c.staff_id)
@@ -113,17 +152,16 @@ def scope_rows(
     dd = dim_date.alias("dd")
     bridged = scope_type in ("team", "person")
     daily = samples or bridged
-    where: list[Any] = [m.c.tenant_id == fc.tenant_id, m.c.measure.in_(list(measures))]
+    where: list[Any] = [m.c.tenant_id == _TENANT, m.c.measure.in_(list(measures))]
     where.append(m.c.grain == ("day" if daily else grain))
     if daily:
         period: Any = dd.c[GRAIN_COLUMN[grain]]
         if periods is not None:
-            first, last = _date_range(grain, periods)
-            where.append(m.c.period_start.between(first, last))
+            where.append(m.c.period_start.between(_FIRST, _LAST))
     else:
         period = m.c.period_start
         if periods is not None:
-            where.append(m.c.period_start.in_(list(periods)))
+            where.append(m.c.period_start.in_(_PERIODS))
     platform: Any = _NULL_TEXT
     shop_id: Any = _NULL_TEXT
     from_: Any = m
@@ -153,19 +191,19 @@ def scope_rows(
         name, sku_col, value = u.c.measure, u.c.sku, u.c.value
         outer_where: list[Any] = [scope_id.is_not(None)]
         if periods is not None:
-            outer_where.append(period.in_(list(periods)))
+            outer_where.append(period.in_(_PERIODS))
     else:
         name, sku_col, value = m.c.measure, m.c.sku, m.c.value
         outer_where = list(where)
         if daily:
             from_ = from_.join(dd, dd.c.date == m.c.period_start)
             if periods is not None:
-                outer_where.append(period.in_(list(periods)))
+                outer_where.append(period.in_(_PERIODS))
         if scope_type == "tenant":
-            scope_id = sa.literal(fc.tenant_name)
+            scope_id = _TENANT_NAME
         elif scope_type in ("platform", "site", "shop"):
             ds = dim_shop.alias("ds")
-            from_ = from_.join(ds, sa.and_(ds.c.tenant_id == fc.tenant_id, ds.c.shop_key == m.c.shop_key))
+            from_ = from_.join(ds, sa.and_(ds.c.tenant_id == _TENANT, ds.c.shop_key == m.c.shop_key))
             platform = ds.c.platform
             if scope_type == "platform":
                 scope_id = ds.c.platform
@@ -179,7 +217,7 @@ def scope_rows(
             outer_where.append(m.c.sku != "")
         elif scope_type == "category":
             sk = standard_tables["skus"].alias("sk")
-            from_ = from_.join(sk, sa.and_(sk.c.tenant_id == fc.tenant_id, sk.c.sku == m.c.sku))
+            from_ = from_.join(sk, sa.and_(sk.c.tenant_id == _TENANT, sk.c.sku == m.c.sku))
             scope_id = sk.c.category
             outer_where.append(sk.c.category.is_not(None))
         else:
@@ -358,7 +396,7 @@ def facts_select(
         unit, currency = _unit_currency(fc, metric_id)
         selects.append(
             sa.select(
-                sa.literal(fc.tenant_id).label("tenant_id"),
+                _TENANT.label("tenant_id"),
                 sa.cast(sa.literal(metric_id), sa.String(64)).label("metric_id"),
                 sa.cast(sa.literal(grain), sa.String(8)).label("grain"),
                 pivot.c.period_start,
@@ -371,8 +409,8 @@ def facts_select(
                 sa.cast(sql_value(den), sa.Double).label("denominator"),
                 sa.cast(sa.literal(unit), sa.String(16)).label("unit"),
                 sa.cast(sa.literal(currency), sa.String(3)).label("currency"),
-                sa.literal(fc.basis_version).label("basis_version"),
-                sa.literal(fc.computed_at, kpi_fact.c.computed_at.type).label("computed_at"),
+                _BASIS_VERSION.label("basis_version"),
+                _COMPUTED_AT.label("computed_at"),
                 sa.cast(sa.literal(CONTRACT_VERSION), sa.String(8)).label("contract_version"),
             ).where(sa.or_(*own))
         )
@@ -465,10 +503,14 @@ def insert_facts(
     metric_ids: Sequence[str],
     periods: Sequence[dt.date] | None,
 ) -> int:
-    select = facts_select(fc, scope_type, grain, metric_ids, periods)
-    if select is None:
-        return 0
-    return conn.execute(kpi_fact.insert().from_select(_FACT_COLUMNS, select)).rowcount or 0
+
+    def build() -> Any:
+        select = facts_select(fc, scope_type, grain, metric_ids, periods)
+        return None if select is None else kpi_fact.insert().from_select(_FACT_COLUMNS, select)
+
+    key = ("facts", scope_type, grain, tuple(metric_ids), periods is None)
+    statement = _memoized(key, fc, build)
+    return 0 if statement is None else _run(conn, statement, _params(fc, grain, periods))
 
 
 class _PeriodEnv:
@@ -499,6 +541,14 @@ def insert_period_derived(
     conn: Connection, fc: FactContext, metric_id: str, grain: str, periods: Sequence[dt.date] | None
 ) -> int:
     """Rows of a previous()/year_ago() metric, from the base metric's kpi_fact rows."""
+    key = ("period_derived", metric_id, grain, periods is None)
+    statement = _memoized(key, fc, lambda: _period_derived_insert(fc, metric_id, grain, periods))
+    return _run(conn, statement, _params(fc, grain, periods))
+
+
+def _period_derived_insert(
+    fc: FactContext, metric_id: str, grain: str, periods: Sequence[dt.date] | None
+) -> Any:
     d = fc.catalogue.get(metric_id)
     base = next(iter(fc.catalogue.refs(metric_id)))
     cur, prev, year = kpi_fact.alias("cur"), kpi_fact.alias("prev"), kpi_fact.alias("yago")
@@ -532,9 +582,9 @@ def insert_period_derived(
     else:
         value, num, den = compile_expr(text, env, env.basis), None, None
     unit, currency = _unit_currency(fc, metric_id)
-    where = [cur.c.tenant_id == fc.tenant_id, cur.c.metric_id == base, cur.c.grain == grain]
+    where = [cur.c.tenant_id == _TENANT, cur.c.metric_id == base, cur.c.grain == grain]
     if periods is not None:
-        where.append(cur.c.period_start.in_(list(periods)))
+        where.append(cur.c.period_start.in_(_PERIODS))
     select = (
         sa.select(
             cur.c.tenant_id,
@@ -550,11 +600,11 @@ def insert_period_derived(
             sa.cast(sql_value(den), sa.Double),
             sa.literal(unit),
             sa.cast(sa.literal(currency), sa.String(3)),
-            sa.literal(fc.basis_version),
-            sa.literal(fc.computed_at, kpi_fact.c.computed_at.type),
+            _BASIS_VERSION,
+            _COMPUTED_AT,
             sa.literal(CONTRACT_VERSION),
         )
         .select_from(from_)
         .where(*where)
     )
-    return conn.execute(kpi_fact.insert().from_select(_FACT_COLUMNS, select)).rowcount or 0
+    return kpi_fact.insert().from_select(_FACT_COLUMNS, select)
