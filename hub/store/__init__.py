@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .database import Store, inserted_id, open_store
-from .upsert import upsert
+from .upsert import bulk_upsert, upsert
 
-__all__ = ["Store", "inserted_id", "open_store", "upsert"]
+__all__ = ["Store", "bulk_upsert", "inserted_id", "open_store", "upsert"]

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cache
+import json
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Engine, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
 
 from sdk import StoreError
 
-__all__ = ["upsert"]
+__all__ = ["bulk_upsert", "upsert"]
+
+_ANALYZE_FROM = 1000
+"""Rows a process bulk-writes into a PostgreSQL table before it first refreshes its statistics."""
 
 
 @cache
@@ -35,6 +42,10 @@ def _statement(table: Table, dialect: str, key: tuple[str, ...], columns: tuple[
     raise StoreError(f"kpihub stores live in SQLite, PostgreSQL or MySQL/MariaDB, not {dialect}")
 
 
+def _key(table: Table, key: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(key) if key is not None else tuple(c.name for c in table.primary_key.columns)
+
+
 def upsert(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str] | None = None
 ) -> int:
@@ -45,7 +56,155 @@ def upsert(
     """
     if not rows:
         return 0
-    names = tuple(key) if key is not None else tuple(c.name for c in table.primary_key.columns)
-    stmt = _statement(table, conn.dialect.name, names, tuple(rows[0]))
+    stmt = _statement(table, conn.dialect.name, _key(table, key), tuple(rows[0]))
     conn.execute(stmt, list(rows))
     return len(rows)
+
+
+class _BulkPlan:
+    """An upsert's SQL with its values in driver form: what SQLAlchemy would send, built once.
+
+    SQLAlchemy prepares each row's parameters one by one (a dictionary per row, the type's
+    bind processor per value) on every execution; for the sync's pages of hundreds of rows
+    that preparation cost more than the database's own work. The plan converts each row with
+    the same bind processors straight into a tuple in statement order.
+    """
+
+    def __init__(
+        self, table: Table, dialect: Dialect, key: tuple[str, ...], columns: tuple[str, ...]
+    ) -> None:
+        stmt = _statement(table, dialect.name, key, columns)
+        if dialect.name == "postgresql":
+            # All rows in one statement of fixed text, a typed array per column, so psycopg
+            # parses it once and PostgreSQL prepares it, where an executemany runs it per row
+            # (and a multi-row VALUES list is new text, parsed again, for every page).
+            quote = dialect.identifier_preparer
+            names = ", ".join(quote.quote(c) for c in columns)
+            arrays = ", ".join(_array(table.c[c].type, dialect) for c in columns)
+            updated = [c for c in columns if c not in key]
+            action = (
+                "DO UPDATE SET " + ", ".join(f"{quote.quote(c)} = excluded.{quote.quote(c)}" for c in updated)
+                if updated
+                else "DO NOTHING"
+            )
+            # Names are quoted by the dialect; values are bound.
+            self.sql = (
+                f"INSERT INTO {quote.format_table(table)} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                f"ON CONFLICT ({', '.join(quote.quote(c) for c in key)}) {action}"
+            )
+            self.order = columns
+        else:
+            compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+            self.sql = compiled.string
+            assert compiled.positiontup is not None, "a positional paramstyle is needed"
+            self.order = tuple(compiled.positiontup)
+            if sorted(self.order) != sorted(columns):
+                raise StoreError(f"the upsert of {table.name} binds {self.order}, not {columns}")
+        self.pg = dialect.name == "postgresql"
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, column in enumerate(self.order):
+            kind = table.c[column].type
+            if self.pg and isinstance(kind, JSON):
+                # The JSON text itself (cast on the server) rather than psycopg's wrapper, which
+                # an array would escape value by value in Python.
+                serializer = getattr(dialect, "_json_serializer", None) or json.dumps
+                processor: Callable[[Any], Any] | None = serializer
+            else:
+                processor = kind.dialect_impl(dialect).bind_processor(dialect)  # as execute()
+            if processor is not None:
+                self.processors.append((index, processor))
+
+    def values(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        order, processors = self.order, self.processors
+        out = []
+        for row in rows:
+            values = [row[c] for c in order]
+            for index, process in processors:
+                value = values[index]
+                if value is not None:
+                    values[index] = process(value)
+            out.append(tuple(values))
+        return out
+
+    def run(
+        self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: tuple[str, ...]
+    ) -> None:
+        values = self.values(rows)
+        if not self.pg:
+            conn.exec_driver_sql(self.sql, values)
+            return
+        columns = [list(column) for column in zip(*values, strict=True)]
+        if any(_mixed(column) for column in columns):
+            # psycopg sends an array of one Python type only (an int among Decimals, say).
+            upsert(conn, table, rows, key=key)
+            return
+        conn.exec_driver_sql(self.sql, tuple(columns))
+
+
+def _mixed(values: list[Any]) -> bool:
+    kinds = {type(value) for value in values if value is not None}
+    return len(kinds) > 1 and not all(issubclass(kind, str) for kind in kinds)
+
+
+def _array(kind: Any, dialect: Dialect) -> str:
+    """The parameter of one column's values, cast to an array of the column's type without
+    its length: ``VARCHAR(128)`` as ``VARCHAR``, since an explicit cast to a length would cut
+    long text where the column itself refuses it (the insert's own cast keeps the limits)."""
+    if isinstance(kind, JSON):
+        return "%b::TEXT[]::JSON[]"
+    return f"%b::{kind.compile(dialect=dialect).split('(')[0].strip()}[]"
+
+
+@lru_cache(maxsize=512)
+def _bulk_plan(table: Table, dialect: Dialect, key: tuple[str, ...], columns: tuple[str, ...]) -> _BulkPlan:
+    return _BulkPlan(table, dialect, key, columns)
+
+
+def bulk_upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str] | None = None
+) -> int:
+    """``upsert`` for many rows at once: the same result, with the values prepared in one pass.
+
+    On SQLite one ``executemany`` of the compiled upsert; on PostgreSQL one
+    ``INSERT … SELECT FROM unnest(…) ON CONFLICT`` of an array per column; elsewhere
+    ``upsert``. A batch must not name the same key twice (PostgreSQL refuses an upsert
+    statement that touches one row twice).
+    """
+    if not rows:
+        return 0
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        return upsert(conn, table, rows, key=key)
+    names = _key(table, key)
+    _bulk_plan(table, conn.dialect, names, tuple(rows[0])).run(conn, table, rows, names)
+    if conn.dialect.name == "postgresql":
+        _growth.wrote(conn, table, len(rows))
+    return len(rows)
+
+
+class _Growth:
+    """Keeps PostgreSQL's planner statistics in step with tables a sync is filling.
+
+    A table created or emptied shortly before a large sync has statistics (if any) from when
+    it was nearly empty, and autovacuum analyses it only now and then. On those statistics
+    the planner reads the lineage and precedence look-ups (``source_key IN (...)``,
+    ``order_id IN (...)``) by scanning every row of the connection, so each page costs more
+    than the one before. Each table is analysed (in the writing transaction, which
+    PostgreSQL allows) once this process has written ``_ANALYZE_FROM`` rows into it and again
+    whenever that count has doubled: a logarithmic number of ``ANALYZE`` runs per sync.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.written: weakref.WeakKeyDictionary[Engine, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+
+    def wrote(self, conn: Connection, table: Table, rows: int) -> None:
+        with self.lock:
+            counts = self.written.setdefault(conn.engine, {}).setdefault(table.name, [0, 0])
+            counts[0] += rows
+            if counts[0] < max(_ANALYZE_FROM, 2 * counts[1]):
+                return
+            counts[1] = counts[0]
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.format_table(table)}")
+
+
+_growth = _Growth()

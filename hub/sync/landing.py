@@ -22,7 +22,7 @@ from sdk import MappingError, RawRecord, standard_record
 
 from ..errors import describe_validation
 from ..mapping import CompiledMapping
-from ..store import upsert
+from ..store import bulk_upsert
 from ..store.tables import raw_records, standard_tables
 from .precedence import MergeWriter
 
@@ -149,7 +149,7 @@ def land(
         )
         batch.add(key, [] if error else derived.rows)
         result.rejected += bool(error)
-    upsert(conn, raw_records, raws, key=("connection_id", "stream", "record_key"))
+    bulk_upsert(conn, raw_records, raws, key=("connection_id", "stream", "record_key"))
     result.written = batch.write(conn, mapping.tables)
     result.latest = batch.latest
     return result
@@ -220,7 +220,7 @@ class RowBatch:
                 values = writers[table].resolve(rows, existing[table])
             else:
                 values = list(rows.values())
-            written += upsert(conn, standard_tables[table], values)
+            written += bulk_upsert(conn, standard_tables[table], values)
         return written
 
     def _merge_writer(self, conn: Connection, table: str) -> MergeWriter:
