@@ -50,6 +50,8 @@ Progress = Callable[[str, str, PageResult], None]
 """Called after each committed page with the stream, the partition key and the page's counts."""
 
 _REMAP_BATCH = 1000
+_GROUP_PAGES = 32
+"""Pages committed in one transaction at most."""
 
 
 @dataclass
@@ -150,8 +152,9 @@ async def _sync_stream(
     """
     with store.begin() as conn:
         _, mapping = effective_mapping(conn, info.id, stream)
+    writer = _PageWriter(store, info, stream, mapping, result, progress)
     runs = [
-        _sync_partition(store, info, source, stream, partition, mapping, result, full_refresh, progress)
+        _sync_partition(store, info, source, stream, partition, writer, full_refresh)
         for partition in stream.partitions()
     ]
     outcomes = await asyncio.gather(*runs, return_exceptions=True)
@@ -160,58 +163,130 @@ async def _sync_stream(
             raise outcome
 
 
+@dataclass
+class _Page:
+    """One partition's records up to a checkpoint, and the state that covers them."""
+
+    partition_key: str
+    defaults: dict[str, Any]
+    state: dict[str, Any]
+    records: list[RawRecord]
+    done: asyncio.Future[None]
+
+
+class _PageWriter:
+    """Commits the pages of a stream's partitions, several in one transaction.
+
+    Each partition hands over one page at a time and waits for it to be committed, so its
+    pages are written in order and its state never passes records that are not stored. Pages
+    that arrive while a transaction is being written are committed together in the next one,
+    each with its own state: a crash keeps or loses each page whole, as with one transaction
+    per page, but the database syncs its log once for the group (a commit per page of 100
+    orders was a tenth of a sync on SQLite). If a group's transaction fails, its pages are
+    written again one per transaction, so a page that cannot be stored fails only its own
+    partition.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        info: ConnectionInfo,
+        stream: Stream,
+        mapping: CompiledMapping,
+        result: RunResult,
+        progress: Progress | None,
+    ) -> None:
+        self.store, self.info, self.stream, self.mapping = store, info, stream, mapping
+        self.result, self.progress = result, progress
+        self.queue: list[_Page] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def write(
+        self, partition_key: str, defaults: dict[str, Any], state: dict[str, Any], records: list[RawRecord]
+    ) -> None:
+        """Commit ``records`` with ``state`` for the partition; return once they are stored."""
+        page = _Page(partition_key, defaults, state, records, asyncio.get_running_loop().create_future())
+        self.queue.append(page)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain())
+        await page.done
+
+    async def _drain(self) -> None:
+        while self.queue:
+            group, self.queue = self.queue[:_GROUP_PAGES], self.queue[_GROUP_PAGES:]
+            try:
+                written = await asyncio.to_thread(self._commit, group)
+            except Exception:  # noqa: BLE001 - each page is tried again alone and fails on its own
+                for page in group:
+                    try:
+                        written = await asyncio.to_thread(self._commit, [page])
+                    except Exception as exc:  # noqa: BLE001 - handed to the page's partition
+                        if not page.done.done():
+                            page.done.set_exception(exc)
+                    else:
+                        self._done(written)
+            else:
+                self._done(written)
+
+    def _done(self, written: list[tuple[_Page, PageResult]]) -> None:
+        for page, counts in written:
+            self.result.add(self.stream.name, counts)
+            if self.progress is not None:
+                self.progress(self.stream.name, page.partition_key, counts)
+            if not page.done.done():  # a cancelled partition no longer waits
+                page.done.set_result(None)
+
+    def _commit(self, group: list[_Page]) -> list[tuple[_Page, PageResult]]:
+        # Runs in a worker thread, so HTTP calls of other shops keep their pace while these
+        # pages are written; the store takes one writer at a time.
+        written = []
+        with self.store.write_lock, self.store.begin() as conn:
+            for page in group:
+                counts = land(
+                    conn,
+                    tenant_id=self.info.tenant_id,
+                    connection_id=self.info.id,
+                    run_id=self.result.run_id,
+                    stream=self.stream.name,
+                    partition_key=page.partition_key,
+                    primary_key=self.stream.primary_key,
+                    mapping=self.mapping,
+                    defaults=page.defaults,
+                    records=page.records,
+                    check=self.stream.problems,
+                )
+                state_row = {
+                    "connection_id": self.info.id,
+                    "stream": self.stream.name,
+                    "partition_key": page.partition_key,
+                    "state": page.state,
+                    "updated_at": _now(),
+                }
+                upsert(conn, stream_states, [state_row])
+                written.append((page, counts))
+        return written
+
+
 async def _sync_partition(
     store: Store,
     info: ConnectionInfo,
     source: Source,
     stream: Stream,
     partition: Partition,
-    mapping: CompiledMapping,
-    result: RunResult,
+    writer: _PageWriter,
     full_refresh: bool,
-    progress: Progress | None,
 ) -> None:
     defaults = {**source.mapping_defaults(), **partition.defaults}
     state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
     buffer: list[RawRecord] = []
-
-    def commit(new_state: dict[str, Any], pending: list[RawRecord]) -> None:
-        # Runs in a worker thread, so HTTP calls of other shops keep their pace while this
-        # page is written; the store takes one writer at a time.
-        with store.write_lock, store.begin() as conn:
-            page = land(
-                conn,
-                tenant_id=info.tenant_id,
-                connection_id=info.id,
-                run_id=result.run_id,
-                stream=stream.name,
-                partition_key=partition.key,
-                primary_key=stream.primary_key,
-                mapping=mapping,
-                defaults=defaults,
-                records=pending,
-                check=stream.problems,
-            )
-            state_row = {
-                "connection_id": info.id,
-                "stream": stream.name,
-                "partition_key": partition.key,
-                "state": new_state,
-                "updated_at": _now(),
-            }
-            upsert(conn, stream_states, [state_row])
-            result.add(stream.name, page)
-        if progress is not None:
-            progress(stream.name, partition.key, page)
-
     async for item in stream.read(partition, state):
         if isinstance(item, Checkpoint):
-            await asyncio.to_thread(commit, item.state, buffer)
+            await writer.write(partition.key, defaults, item.state, buffer)
             state, buffer = item.state, []
         else:
             buffer.append(item)
     if buffer:  # records after the last checkpoint: keep them; the state stays where it was
-        await asyncio.to_thread(commit, state, buffer)
+        await writer.write(partition.key, defaults, state, buffer)
 
 
 async def sync_connection(
