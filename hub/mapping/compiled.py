@@ -27,6 +27,8 @@ __all__ = ["CompiledMapping", "FieldPlan", "MergeRule", "Step", "TargetPlan"]
 
 # What a transform may raise about a bad value; anything else is a bug and propagates.
 _DATA_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError)
+_COERCED = frozenset(("date", "str"))
+"""The field kinds ``coerce_for`` changes values for."""
 
 
 class _FieldFailure(Exception):
@@ -56,9 +58,24 @@ class FieldPlan:
     steps: tuple[Step, ...]
     kind: FieldKind
 
+    def __post_init__(self) -> None:
+        # Settled once per mapping, read for every field of every record.
+        fields = getattr(self.source, "fields", None)
+        object.__setattr__(self, "_fields", fields)
+        object.__setattr__(self, "_coerce", self.kind in _COERCED)
+
     def evaluate(self, context: Any) -> Any:
         """The field's value for ``context``; ``_FieldFailure`` if the data cannot be mapped."""
-        if self.source is None:
+        fields: tuple[str, ...] | None = self._fields  # type: ignore[attr-defined]
+        if fields is not None:
+            # A plain dotted path, as CompiledPath.search reads it, without the call.
+            value = context
+            for name in fields:
+                if not isinstance(value, dict):
+                    value = None
+                    break
+                value = value.get(name)
+        elif self.source is None:
             value = copy.deepcopy(self.const)
         else:
             try:
@@ -72,7 +89,9 @@ class FieldPlan:
                 value = step.transform.fn(value, step.args, context)
             except _DATA_ERRORS as exc:
                 raise _FieldFailure(step.path, f"{step.transform.name}: {exc}") from None
-        return coerce_for(self.kind, value)
+        if self._coerce and type(value) is not str:  # type: ignore[attr-defined]
+            return coerce_for(self.kind, value)
+        return value
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ class DateArgs(TransformArgs):
 
 
 def _from_epoch(value: Any, unit: str) -> dt.datetime:
+    if type(value) is int:  # the usual case, exact without going through Decimal
+        return _EPOCH + dt.timedelta(microseconds=value * _MICROS_PER_UNIT[unit])
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"cannot read {value!r} as {unit}: expected a number")
     try:
