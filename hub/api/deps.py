@@ -42,11 +42,29 @@ ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="An object's id.")]
 """A path id: bounded so every database can compare it (a 70-bit id is a 422, not a crash)."""
 
 
+def _textual(content_type: str | None) -> bool:
+    """Whether a body of this type is parsed into text fields: JSON (FastAPI parses a body with
+    no content type as JSON too), text and URL-encoded forms. A binary upload (an .xlsx
+    workbook, a multipart file) holds NUL bytes by nature and is read by its own parser."""
+    if not content_type:
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return (
+        kind.startswith("text/")
+        or kind in ("application/json", "application/x-www-form-urlencoded")
+        or (kind.startswith("application/") and kind.endswith("+json"))
+    )
+
+
 async def reject_nul(request: Request) -> None:
-    """Refuse NUL characters anywhere in the request: PostgreSQL cannot store them in text."""
-    body = await request.body()
-    if b"\\u0000" in body or b"\x00" in body or "\x00" in request.url.path or "%00" in str(request.url):
+    """Refuse NUL characters in the path, the query and any text body: PostgreSQL cannot store
+    them in text."""
+    if "\x00" in request.url.path or "%00" in str(request.url):
         raise ApiError(422, "the request contains a NUL character, which no field accepts")
+    if _textual(request.headers.get("content-type")):
+        body = await request.body()
+        if b"\\u0000" in body or b"\x00" in body:
+            raise ApiError(422, "the request contains a NUL character, which no field accepts")
 
 
 def _query_names(dependant: Dependant) -> set[str]:
