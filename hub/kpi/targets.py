@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, delete, select
 
 from sdk import ConfigError, NotFound
 
@@ -39,6 +39,7 @@ __all__ = [
     "Target",
     "attainment",
     "check_amount",
+    "delete_target",
     "known_tenant_id",
     "list_targets",
     "metric_catalogue",
@@ -194,6 +195,50 @@ def set_target(
             action="target.set",
             target="/".join(str(part) for part in target.key),
             detail={"target_value": str(target.target_value)},
+            tenant_id=tid,
+        )
+    return target
+
+
+def delete_target(
+    store: Store,
+    *,
+    metric_id: str,
+    grain: str,
+    period: str | dt.date,
+    scope_type: str,
+    scope_id: str,
+    tenant: str = "default",
+    actor: str = "cli",
+) -> Target:
+    """Delete one target, audited with what it was; ``NotFound`` when there is none.
+
+    Targets decomposed from it are their own rows and stay (delete them one by one, or
+    decompose again); attainment and scorecards drop it on their next refresh.
+    """
+    check_target_key(metric_id, grain, scope_type, scope_id)
+    start = parse_period(grain, period)
+    with store.begin() as conn:
+        tid = known_tenant_id(conn, tenant)
+        key = (
+            kpi_target.c.tenant_id == tid,
+            kpi_target.c.metric_id == metric_id,
+            kpi_target.c.grain == grain,
+            kpi_target.c.period_start == start,
+            kpi_target.c.scope_type == scope_type,
+            kpi_target.c.scope_id == scope_id,
+        )
+        row = None if tid is None else conn.execute(select(kpi_target).where(*key)).first()
+        if row is None or tid is None:
+            raise NotFound(f"no {metric_id} target for {scope_type} {scope_id!r} in {grain} {period}")
+        target = _target(row)
+        conn.execute(delete(kpi_target).where(*key))
+        audit(
+            conn,
+            actor=actor,
+            action="target.delete",
+            target="/".join(str(part) for part in target.key),
+            detail={"before": {"target_value": str(target.target_value), "source": target.source}},
             tenant_id=tid,
         )
     return target

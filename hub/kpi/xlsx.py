@@ -4,18 +4,21 @@ One sheet (``targets``, or the first sheet), one header row, one target per row.
 names the columns in English or Chinese (``metric_id`` / ``指标``, …); their order is free.
 Actual values and attainment are exported for reading and ignored on import. An import is
 all or nothing: every problem is reported with its cell (``targets!F7``) and nothing is
-written unless the whole sheet is valid.
+written unless the whole sheet is valid (``WorkbookError`` lists the cells at fault).
+
+A workbook is a path, or an open binary file (an upload) together with the name to report it by.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -29,7 +32,18 @@ from ..store import Store
 from .target_periods import parse_period, period_label
 from .targets import Target, check_amount, check_target_key, list_targets, tenant_id, write_targets
 
-__all__ = ["COLUMNS", "export_xlsx", "import_xlsx", "read_targets_xlsx"]
+__all__ = [
+    "COLUMNS",
+    "CellProblem",
+    "WorkbookError",
+    "export_xlsx",
+    "import_xlsx",
+    "read_targets_xlsx",
+    "write_targets_xlsx",
+]
+
+Source = Path | IO[bytes]
+"""A workbook: a file's path, or an open binary file (e.g. an upload)."""
 
 COLUMNS = (
     "metric_id",
@@ -62,9 +76,48 @@ ALIASES = {
 _MAX_PROBLEMS = 20
 
 
-def export_xlsx(store: Store, path: Path, *, tenant: str = "default", **filters: Any) -> int:
+@dataclass(frozen=True)
+class CellProblem:
+    """Why one cell (or, with no ``column``, one row) of a sheet cannot be imported."""
+
+    sheet: str
+    row: int
+    column: str | None
+    """The column's letter (``F``)."""
+    name: str | None
+    """The column's name in the header (``target_value``), when it has one."""
+    why: str
+
+    @property
+    def cell(self) -> str:
+        """Where, as Excel writes it: ``targets!F7`` (``targets!7`` for a whole row)."""
+        return f"{self.sheet}!{self.column or ''}{self.row}"
+
+    @property
+    def where(self) -> str:
+        """Where, in words: ``row 7, column F (target_value)``."""
+        if self.column is None:
+            return f"row {self.row}"
+        return f"row {self.row}, column {self.column}" + (f" ({self.name})" if self.name else "")
+
+
+class WorkbookError(ConfigError):
+    """A workbook that cannot be imported; ``problems`` names each cell at fault."""
+
+    def __init__(self, message: str, problems: Sequence[CellProblem]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def export_xlsx(store: Store, path: Source, *, tenant: str = "default", **filters: Any) -> int:
     """Write the tenant's targets (optionally filtered like ``list_targets``) to ``path``."""
     targets = list_targets(store, tenant=tenant, **filters)
+    write_targets_xlsx(targets, path)
+    return len(targets)
+
+
+def write_targets_xlsx(targets: Sequence[Target], path: Source) -> None:
+    """Write ``targets`` as a workbook to ``path`` (a path or a binary file)."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -81,7 +134,6 @@ def export_xlsx(store: Store, path: Path, *, tenant: str = "default", **filters:
         book.save(path)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return len(targets)
 
 
 def _row(t: Target) -> list[Any]:
@@ -104,15 +156,22 @@ def _row(t: Target) -> list[Any]:
     ]
 
 
+def _name(path: Source, name: str | None) -> str:
+    if name is not None:
+        return name
+    return path.name if isinstance(path, Path) else "the workbook"
+
+
 @contextmanager
-def _sheet(path: Path) -> Iterator[Any]:
+def _sheet(path: Source, name: str) -> Iterator[Any]:
     """The targets sheet (``targets``, or the first), read as a stream; closed afterwards."""
+    shown = path if isinstance(path, Path) else name
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
-        raise ConfigError(f"the targets workbook {path} does not exist") from None
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ConfigError(f"{path} is not an Excel .xlsx workbook; save it as .xlsx and try again") from None
+        raise ConfigError(f"the targets workbook {shown} does not exist") from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
+        raise ConfigError(f"{shown} is not an Excel .xlsx workbook; save it as .xlsx and try again") from None
     try:
         yield book["targets"] if "targets" in book.sheetnames else book.worksheets[0]
     finally:
@@ -128,17 +187,18 @@ def _header(title: str, first: tuple[Any, ...]) -> dict[str, int]:
         name = str(value).strip()
         name = ALIASES.get(name, name.lower())
         if name in columns:
-            raise ConfigError(
-                f"{where}, cell {get_column_letter(index + 1)}1: column {name!r} appears twice in the header"
-            )
+            letter = get_column_letter(index + 1)
+            why = f"column {name!r} appears twice in the header"
+            raise WorkbookError(f"{where}, cell {letter}1: {why}", [CellProblem(title, 1, letter, name, why)])
         if name in COLUMNS:
             columns[name] = index
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise ConfigError(
-            f"{where}: the header row (row 1) has no {', '.join(missing)} column; "
+        why = (
+            f"the header row (row 1) has no {', '.join(missing)} column; "
             f"the columns are {', '.join(REQUIRED)} (and optionally {', '.join(COLUMNS[6:12])})"
         )
+        raise WorkbookError(f"{where}: {why}", [CellProblem(title, 1, None, None, why)])
     return columns
 
 
@@ -149,13 +209,21 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def read_targets_xlsx(path: Path) -> list[Target]:
-    """Parse and validate a targets workbook; a ``ConfigError`` names every bad cell."""
-    with _sheet(path) as sheet:
+def read_targets_xlsx(
+    path: Source, *, name: str | None = None, known_metrics: Iterable[str] | None = None
+) -> list[Target]:
+    """Parse and validate a targets workbook; a ``WorkbookError`` names every bad cell.
+
+    ``name`` is how messages call the workbook (default: the file's name); with
+    ``known_metrics``, a row of any other metric is a problem too.
+    """
+    label = _name(path, name)
+    known = None if known_metrics is None else set(known_metrics)
+    with _sheet(path, label) as sheet:
         title = sheet.title
         rows = sheet.iter_rows(values_only=True)
         columns = _header(title, next(rows, ()))
-        problems: list[str] = []
+        problems: list[CellProblem] = []
         seen: dict[tuple[str, str, dt.date, str, str], int] = {}
         targets = []
         for line, row in enumerate(rows, start=2):
@@ -164,10 +232,14 @@ def read_targets_xlsx(path: Path) -> list[Target]:
                 continue
 
             def problem(column: str, why: str, line: int = line) -> None:
-                problems.append(f"{title}!{get_column_letter(columns[column] + 1)}{line}: {why}")
+                letter = get_column_letter(columns[column] + 1)
+                problems.append(CellProblem(title, line, letter, column, why))
 
             target = _parse_row(values, problem)
             if target is None:
+                continue
+            if known is not None and target.metric_id not in known:
+                problem("metric_id", f"unknown metric {target.metric_id!r}")
                 continue
             if target.key in seen:
                 problem("metric_id", f"the same target as row {seen[target.key]}")
@@ -175,10 +247,10 @@ def read_targets_xlsx(path: Path) -> list[Target]:
             seen[target.key] = line
             targets.append(target)
     if problems:
-        shown = problems[:_MAX_PROBLEMS]
+        shown = [f"{p.cell}: {p.why}" for p in problems[:_MAX_PROBLEMS]]
         more = f"; and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-        raise ConfigError(
-            f"{path.name}: {len(problems)} problem(s), nothing imported: " + "; ".join(shown) + more
+        raise WorkbookError(
+            f"{label}: {len(problems)} problem(s), nothing imported: " + "; ".join(shown) + more, problems
         )
     return targets
 
@@ -231,8 +303,9 @@ def _parse_row(row: dict[str, Any], problem: Any) -> Target | None:
 
 def import_xlsx(
     store: Store,
-    path: Path,
+    path: Source,
     *,
+    name: str | None = None,
     tenant: str = "default",
     actor: str = "cli",
     known_metrics: Iterable[str] | None = None,
@@ -241,12 +314,8 @@ def import_xlsx(
 
     Nothing is written unless every row is valid. Returns the number of targets imported.
     """
-    targets = read_targets_xlsx(path)
-    if known_metrics is not None:
-        known = set(known_metrics)
-        unknown = sorted({t.metric_id for t in targets} - known)
-        if unknown:
-            raise ConfigError(f"{path.name}: unknown metrics {', '.join(unknown)}; nothing imported")
+    label = _name(path, name)
+    targets = read_targets_xlsx(path, name=label, known_metrics=known_metrics)
     with store.begin() as conn:
         tid = tenant_id(conn, tenant, create=True)
         write_targets(conn, tid, targets, actor=actor)
@@ -254,7 +323,7 @@ def import_xlsx(
             conn,
             actor=actor,
             action="target.import",
-            target=path.name,
+            target=label,
             detail={"targets": len(targets)},
             tenant_id=tid,
         )
