@@ -43,6 +43,7 @@ __all__ = [
     "ScoreRow",
     "ScorecardTemplate",
     "adjust",
+    "adjustment_rows",
     "load_templates",
     "metric_score",
     "parse_template",
@@ -455,22 +456,70 @@ def _card(
     ]
 
 
-def scorecard_rows(
-    store: Store, *, grain: str, period: str | dt.date, tenant: str = "default"
+def _rows(
+    store: Store, table: Any, tenant: str, grain: str | None, period: str | dt.date | None, **wanted: Any
 ) -> list[dict[str, Any]]:
-    """The published ``kpi_scorecard`` rows of a period, for showing and exporting."""
-    start = parse_period(grain, period)
+    """The tenant's rows of ``table`` (oldest period first), filtered on every argument given."""
+    if period is not None:
+        if grain is None:
+            raise ConfigError("give the grain with the period, e.g. grain month and period 2026-11")
+        wanted["period_start"] = parse_period(grain, period)
+    wanted["grain"] = grain
     with store.begin() as conn:
         tid = known_tenant_id(conn, tenant)
         if tid is None:
             return []
-        rows = conn.execute(
-            select(kpi_scorecard)
-            .where(
-                kpi_scorecard.c.tenant_id == tid,
-                kpi_scorecard.c.grain == grain,
-                kpi_scorecard.c.period_start == start,
-            )
-            .order_by(kpi_scorecard.c.subject_type, kpi_scorecard.c.subject_id, kpi_scorecard.c.metric_id)
-        )
-        return [dict(r._mapping) for r in rows]
+        query = select(table).where(table.c.tenant_id == tid)
+        for name, value in wanted.items():
+            if value is not None:
+                query = query.where(table.c[name] == value)
+        order = [table.c.period_start, table.c.grain, table.c.subject_type, table.c.subject_id]
+        extra = table.c.metric_id if table is kpi_scorecard else table.c.id
+        return [dict(r._mapping) for r in conn.execute(query.order_by(*order, extra))]
+
+
+def scorecard_rows(
+    store: Store,
+    *,
+    grain: str | None = None,
+    period: str | dt.date | None = None,
+    tenant: str = "default",
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    template_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """The published ``kpi_scorecard`` rows (of a period, a subject, a template), for showing
+    and exporting."""
+    return _rows(
+        store,
+        kpi_scorecard,
+        tenant,
+        grain,
+        period,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        template_id=template_id,
+    )
+
+
+def adjustment_rows(
+    store: Store,
+    *,
+    grain: str | None = None,
+    period: str | dt.date | None = None,
+    tenant: str = "default",
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """The recorded adjustments (of a period, a subject, a kind), oldest period first."""
+    return _rows(
+        store,
+        kpi_adjustments,
+        tenant,
+        grain,
+        period,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        kind=kind,
+    )
