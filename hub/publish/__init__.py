@@ -8,12 +8,13 @@ changed since its watermarks. The CLI (``kpihub push``) and the scheduler both c
 from __future__ import annotations
 
 from .catalog import DEFAULT_TABLES, PublishedTable, catalog, published_table, select_tables
-from .engine import Progress, PushResult, TableResult, push_tables
+from .engine import Progress, PushResult, TableResult, prepare_tables, push_tables
 from .run import push_sink
-from .sinks import SinkInfo, add_sink, get_sink, list_sinks, open_sink
+from .sinks import SINK_STATUSES, SinkInfo, add_sink, get_sink, list_sinks, open_sink, update_sink
 
 __all__ = [
     "DEFAULT_TABLES",
+    "SINK_STATUSES",
     "Progress",
     "PublishedTable",
     "PushResult",
@@ -24,8 +25,10 @@ __all__ = [
     "get_sink",
     "list_sinks",
     "open_sink",
+    "prepare_tables",
     "published_table",
     "push_sink",
     "push_tables",
     "select_tables",
+    "update_sink",
 ]

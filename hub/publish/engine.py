@@ -34,7 +34,7 @@ from .catalog import PublishedTable, catalog, select_tables
 from .reader import Snapshot, count_rows, read_rows, snapshot
 from .sinks import SinkInfo
 
-__all__ = ["Progress", "PushResult", "TableResult", "push_tables"]
+__all__ = ["Progress", "PushResult", "TableResult", "prepare_tables", "push_tables"]
 
 Progress = Callable[[str, int, int | None], None]
 """Called with (table, rows the target just accepted, rows to send in total or None)."""
@@ -97,14 +97,8 @@ async def push_tables(
 ) -> PushResult:
     """Push the sink's tables (``tables``, else the sink's configured selection, else the
     published set); stops at the first table that fails, recording its error."""
-    from ..store.tables import metadata as store_metadata
-
-    available = catalog(metadata if metadata is not None else store_metadata)
-    chosen = select_tables(available, tables or info.tables)
-    counts = {t.name: count_rows(store, t, info.tenant_id) for t in chosen}
-    names = [t.name for t in chosen]
+    chosen = await prepare_tables(store, sink, info, tables=tables, metadata=metadata)
     result = PushResult(info.name)
-    await sink.prepare([t.schema(rows=counts[t.name], available=names) for t in chosen])
     for table in chosen:
         try:
             result.tables.append(await _push_table(store, sink, info, table, full=full, progress=progress))
@@ -113,6 +107,26 @@ async def push_tables(
             result.tables.append(TableResult(table.name, "failed", error=str(exc)))
             break
     return result
+
+
+async def prepare_tables(
+    store: Store,
+    sink: Sink,
+    info: SinkInfo,
+    *,
+    tables: Sequence[str] | None = None,
+    metadata: MetaData | None = None,
+) -> list[PublishedTable]:
+    """Have the sink create or evolve its target for the tables a push covers (``tables``, else
+    the sink's selection, else the published set), moving no rows; return those tables."""
+    from ..store.tables import metadata as store_metadata
+
+    available = catalog(metadata if metadata is not None else store_metadata)
+    chosen = select_tables(available, tables or info.tables)
+    counts = {t.name: count_rows(store, t, info.tenant_id) for t in chosen}
+    names = [t.name for t in chosen]
+    await sink.prepare([t.schema(rows=counts[t.name], available=names) for t in chosen])
+    return chosen
 
 
 async def _push_table(
