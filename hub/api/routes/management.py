@@ -9,23 +9,27 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdk import ConfigError
+from sdk import ConfigError, NotFound
 
+from ...context import HubContext
 from ...kpi.basis import BasisVersion, list_bases, set_counting_basis
-from ...kpi.targets import list_targets, set_target
+from ...kpi.targets import delete_target, list_targets, set_target
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, Page, Paging, require
 from ..errors import ApiError
 
-__all__ = ["router"]
+__all__ = ["Configure", "TargetPublic", "known_metrics", "router", "target_visible"]
 
 router = APIRouter(tags=["kpi management"])
 Configure = Annotated[Principal, Depends(require(Permission.CONFIGURE))]
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
+TargetGrain = Literal["month", "quarter", "year"]
+TargetScope = Literal["tenant", "platform", "site", "shop", "category", "sku", "team", "person"]
+METRIC_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class CountingBasisUpdate(BaseModel):
@@ -38,10 +42,10 @@ class CountingBasisUpdate(BaseModel):
 class TargetSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    metric_id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    grain: Literal["month", "quarter", "year"]
+    metric_id: str = Field(pattern=METRIC_ID)
+    grain: TargetGrain
     period: str = Field(max_length=16, description="e.g. 2026-11, 2026-Q4, 2026")
-    scope_type: Literal["tenant", "platform", "site", "shop", "category", "sku", "team", "person"]
+    scope_type: TargetScope
     scope_id: str = Field(min_length=1, max_length=160, description="Shops are written platform:id.")
     value: Decimal = Field(ge=0, le=Decimal("1e15"), allow_inf_nan=False)
 
@@ -57,6 +61,12 @@ class TargetPublic(BaseModel):
     actual_value: float | None
     attainment: float | None
     paced_attainment: float | None
+
+
+def known_metrics(hub: HubContext) -> list[str] | None:
+    """Metric ids the installed providers define; None (no check) when none is installed."""
+    known = [d.metric_id for p in hub.registry.metric_providers.values() for d in p.definitions()]
+    return known or None
 
 
 def _unlimited(caller: Principal) -> None:
@@ -87,7 +97,7 @@ def put_basis(hub: Hub, caller: Configure, body: CountingBasisUpdate) -> BasisVe
         raise ApiError(422, str(exc), [("body.changes", "see the message for the options")]) from None
 
 
-def _target_visible(caller: Principal, scope_type: str, scope_id: str) -> bool:
+def target_visible(caller: Principal, scope_type: str, scope_id: str) -> bool:
     if caller.scope.unlimited:
         return True
     if scope_type != "shop":
@@ -108,7 +118,7 @@ def get_targets(
     items = [
         TargetPublic.model_validate(vars(t))
         for t in targets
-        if _target_visible(caller, t.scope_type, t.scope_id)
+        if target_visible(caller, t.scope_type, t.scope_id)
     ]
     return Page[TargetPublic].of(items, paging)
 
@@ -131,3 +141,33 @@ def put_target(hub: Hub, caller: Configure, body: TargetSet) -> TargetPublic:
     except ConfigError as exc:
         raise ApiError(422, str(exc), [("body", str(exc))]) from None
     return TargetPublic.model_validate(vars(target))
+
+
+@router.delete("/targets", status_code=204, summary="Delete one target")
+def remove_target(
+    hub: Hub,
+    caller: Configure,
+    metric_id: Annotated[str, Query(pattern=METRIC_ID)],
+    grain: TargetGrain,
+    period: Annotated[str, Query(max_length=16, description="e.g. 2026-11, 2026-Q4, 2026")],
+    scope_type: TargetScope,
+    scope_id: Annotated[str, Query(min_length=1, max_length=160, description="Shops are platform:id.")],
+) -> Response:
+    """Targets decomposed from it stay: they are targets of their own."""
+    _unlimited(caller)
+    try:
+        delete_target(
+            hub.ready_store,
+            metric_id=metric_id,
+            grain=grain,
+            period=period,
+            scope_type=scope_type,
+            scope_id=scope_id,
+            tenant=caller.tenant,
+            actor=caller.actor,
+        )
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except ConfigError as exc:
+        raise ApiError(422, str(exc), [("query", str(exc))]) from None
+    return Response(status_code=204)

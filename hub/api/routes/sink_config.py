@@ -1,24 +1,25 @@
-"""``POST /sinks``: configure a sink; its credentials are write-only and go into the vault.
+"""``POST /sinks``, ``PATCH /sinks/{id}``: configure a sink; its credentials are write-only and
+go into the vault.
 
 A sink receives every shop's published tables, so only an unlimited key with the configure
-right adds one (the same rule as pushing one, see ``sinks.py``).
+right adds or changes one (the same rule as pushing one, see ``sinks.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from sdk import KpihubError
 
-from ...publish.sinks import add_sink
-from ..deps import Hub
+from ...publish.sinks import add_sink, update_sink
+from ..deps import Hub, ObjectId
 from ..errors import ApiError
 from .connections import _NAME
 from .management import Configure
-from .sinks import SinkPublic, _public
+from .sinks import SinkPublic, _get, _public, _unlimited
 
 __all__ = ["router"]
 
@@ -37,10 +38,26 @@ class SinkCreate(BaseModel):
     )
 
 
+class SinkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    options: dict[str, Any] | None = Field(default=None, description="Replace the options.")
+    credentials: dict[str, Any] | None = Field(
+        default=None, description="Write-only; merged over the stored fields, so one secret can be rotated."
+    )
+    tables: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="Replace the published tables it receives; [] is the default set.",
+    )
+    status: Literal["active", "paused"] | None = Field(
+        default=None, description="A paused sink is not pushed after the scheduler's runs, nor on demand."
+    )
+
+
 @router.post("", response_model=SinkPublic, status_code=201, summary="Configure a sink")
 def create_sink(hub: Hub, caller: Configure, body: SinkCreate) -> SinkPublic:
-    if not caller.scope.unlimited:
-        raise ApiError(403, "a key limited to some shops cannot add a sink; it carries every shop")
+    _unlimited(caller, "add")
     try:
         hub.registry.sink(body.plugin)
     except KpihubError as exc:
@@ -63,5 +80,45 @@ def create_sink(hub: Hub, caller: Configure, body: SinkCreate) -> SinkPublic:
     except KpihubError as exc:
         if "already exists" in str(exc):
             raise ApiError(409, str(exc), [("body.name", "taken")]) from None
-        raise ApiError(422, str(exc), [("body", str(exc))]) from None
+        raise ApiError(422, str(exc), [(_field_at_fault(str(exc)), str(exc))]) from None
     return _public(info)
+
+
+@router.patch(
+    "/{sink_id}", response_model=SinkPublic, summary="Change a sink's options, credentials, tables or status"
+)
+def update_one(hub: Hub, caller: Configure, sink_id: ObjectId, body: SinkUpdate) -> SinkPublic:
+    info = _get(hub, caller, sink_id)
+    _unlimited(caller, "change")
+    if all(value is None for _, value in body):
+        raise ApiError(422, "say what to change: options, credentials, tables or status", [("body", "empty")])
+    try:
+        # Validates everything before it writes, then stores and audits (credential field names
+        # only) in one transaction.
+        info = update_sink(
+            hub.ready_store,
+            hub.vault,
+            hub.registry,
+            info,
+            options=body.options,
+            credentials=body.credentials,
+            tables=body.tables,
+            status=body.status,
+            actor=caller.actor,
+        )
+    except KpihubError as exc:
+        raise ApiError(422, str(exc), [(_field_at_fault(str(exc)), str(exc))]) from None
+    return _public(info)
+
+
+def _field_at_fault(message: str) -> str:
+    """The body field a sink's validation error is about, from its message."""
+    for words, field in (
+        ("invalid options", "body.options"),
+        ("invalid credentials", "body.credentials"),
+        ("credentials must", "body.credentials"),
+        ("unknown tables", "body.tables"),
+    ):
+        if message.startswith(words):
+            return field
+    return "body"

@@ -1,4 +1,9 @@
-"""``/sinks``: the configured sinks and pushing one now."""
+"""``/sinks``: the configured sinks, testing one and pushing one now.
+
+A test prepares the sink's target exactly as the next push would (a live, authenticated call
+through the plugin: the database connected to and its tables created or evolved, the Power BI
+dataset found or created, the Tableau server signed in to) and moves no rows.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from ...publish import list_sinks, push_sink
+from sdk import CredentialSpec, KpihubError, secret_field_names
+
+from ...publish import list_sinks, open_sink, prepare_tables, push_sink
 from ...publish.sinks import SinkInfo
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, require
-from ..errors import ApiError
+from ..errors import ApiError, ErrorResponse
 from ..scoping import record
+from .connections import CheckResult
 
 __all__ = ["router"]
 
@@ -74,12 +82,61 @@ def get_one(hub: Hub, caller: Caller, sink_id: ObjectId) -> SinkPublic:
     return _public(_get(hub, caller, sink_id))
 
 
-@router.post("/{sink_id}/push", response_model=PushPublic, summary="Push what changed to the sink now")
-def push(hub: Hub, caller: Operate, sink_id: ObjectId, full: bool = False) -> PushPublic:
-    info = _get(hub, caller, sink_id)
+def _unlimited(caller: Principal, doing: str) -> None:
     if not caller.scope.unlimited:
         # A sink receives the whole tenant's published tables, beyond any shop scope.
-        raise ApiError(403, "a key limited to some shops cannot push a sink; it carries every shop")
+        raise ApiError(403, f"a key limited to some shops cannot {doing} a sink; it carries every shop")
+
+
+def _masked(text: str, credentials: CredentialSpec) -> str:
+    """``text`` with the values of the credentials' secret fields masked."""
+    for name in secret_field_names(type(credentials)):
+        value = getattr(credentials, name)
+        secret = value.get_secret_value() if value is not None else ""
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+@router.post(
+    "/{sink_id}/test",
+    response_model=CheckResult,
+    summary="Prepare the sink's target as a push would (a live authenticated call), moving no rows",
+)
+def check_sink(hub: Hub, caller: Operate, sink_id: ObjectId) -> CheckResult:
+    info = _get(hub, caller, sink_id)
+    _unlimited(caller, "test")
+    sink = open_sink(hub.ready_store, hub.vault, hub.registry, info)
+
+    async def call() -> CheckResult:
+        try:
+            await prepare_tables(hub.ready_store, sink, info)
+        except KpihubError as exc:
+            return CheckResult(ok=False, error=_masked(str(exc), sink.credentials), kind=type(exc).__name__)
+        finally:
+            await sink.aclose()
+        return CheckResult(ok=True)
+
+    result = asyncio.run(call())
+    with hub.ready_store.begin() as conn:
+        record(conn, caller, "sink.test", f"sink:{info.id}", after={"ok": result.ok, "kind": result.kind})
+    return result
+
+
+@router.post(
+    "/{sink_id}/push",
+    response_model=PushPublic,
+    responses={
+        409: {"model": ErrorResponse, "description": "The sink is paused"},
+        503: {"model": ErrorResponse, "description": "The sink's target cannot be reached"},
+    },
+    summary="Push what changed to the sink now",
+)
+def push(hub: Hub, caller: Operate, sink_id: ObjectId, full: bool = False) -> PushPublic:
+    info = _get(hub, caller, sink_id)
+    _unlimited(caller, "push")
+    if info.status != "active":
+        raise ApiError(409, f"sink {info.name!r} is {info.status}; resume it (PATCH status active) to push")
     result = asyncio.run(
         push_sink(hub.ready_store, hub.vault, hub.registry, info.name, tenant=info.tenant, full=full)
     )

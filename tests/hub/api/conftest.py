@@ -211,6 +211,9 @@ ROUTES = {
             "value": "1000",
         },
     ),
+    ("delete", "/api/v1/targets"): ("configure", None),
+    ("get", "/api/v1/targets/xlsx"): ("read", None),
+    ("post", "/api/v1/targets/xlsx"): ("configure", None),
     ("post", "/api/v1/targets/decompose"): (
         "configure",
         {"metric_id": "gmv", "grain": "month", "period": "2026-03", "down_to": "shop", "method": "weights"},
@@ -220,6 +223,9 @@ ROUTES = {
         "configure",
         {"template_id": "ops", "role": "operator", "metrics": [{"metric_id": "gmv", "weight": "100"}]},
     ),
+    ("get", "/api/v1/scorecard-adjustments"): ("read", None),
+    ("get", "/api/v1/scorecards"): ("read", None),
+    ("post", "/api/v1/scorecards/compute"): ("operate", {"grain": "month", "period": "2026-03"}),
     ("post", "/api/v1/scorecard-adjustments"): (
         "configure",
         {
@@ -237,6 +243,8 @@ ROUTES = {
         {"name": "new-sink", "plugin": "database", "options": {}, "credentials": {"url": "sqlite:///x.db"}},
     ),
     ("get", "/api/v1/sinks/{sink_id}"): ("read", None),
+    ("patch", "/api/v1/sinks/{sink_id}"): ("configure", {"status": "paused", "tables": ["dim_shop"]}),
+    ("post", "/api/v1/sinks/{sink_id}/test"): ("operate", None),
     ("post", "/api/v1/sinks/{sink_id}/push"): ("operate", None),
     ("get", "/api/v1/plugins"): ("read", None),
     ("get", "/api/v1/audit"): ("admin", None),
@@ -251,12 +259,18 @@ ROLE_PERMISSIONS = {
 }
 
 
-def fill(path: str, ids: dict) -> str:
+TARGET_KEY = "metric_id=gmv&grain=month&period=2026-03&scope_type=tenant&scope_id=default"
+"""The tenant target ``world`` sets, as the query of ``DELETE /targets``."""
+
+
+def fill(path: str, ids: dict, method: str = "get") -> str:
     """The path with its parameters replaced by ``ids``; pipeline runs use their own key."""
     if path.startswith("/api/v1/pipeline-runs/"):
         return path.format(run_id=ids["pipeline_run_id"])
     if path == "/api/v1/kpis":
         return path + "?metric_id=gmv&grain=day"
+    if path == "/api/v1/targets" and method == "delete":
+        return path + "?" + TARGET_KEY
     return path.format(**ids)
 
 
@@ -299,6 +313,14 @@ def world(client, hub, make_key, add_connection, tmp_path):
     sink_id = _add_sink(hub, "default", "alpha-sink", tmp_path / "alpha.db")
     _add_sink(hub, "beta", "beta-sink", tmp_path / "beta.db")
     alert_id = _add_alert(hub, "default", "alpha-rule", "fakeshop:ALPHA-SHOP")
+    for scope_type, scope_id, metric in (("tenant", "default", "gmv"), ("team", "alpha-team", "net_sales")):
+        target = {"metric_id": metric, "grain": "month", "period": "2026-03", "scope_type": scope_type,
+                  "scope_id": scope_id, "value": "1000"}  # fmt: skip
+        assert client.put("/api/v1/targets", json=target, headers=admin_a).status_code == 200
+    adjustment = {"subject_type": "person", "subject_id": "alpha-person", "grain": "month",
+                  "period": "2026-03", "kind": "exempt", "reason": "on leave"}  # fmt: skip
+    assert client.post("/api/v1/scorecard-adjustments", json=adjustment, headers=admin_a).status_code == 201
+    _add_score(hub, "default", "alpha-person")
     ids = {
         "tenant_id": tenant["id"],
         "connection_id": conn_a["id"],
@@ -375,6 +397,29 @@ def _add_alert(hub, tenant, rule, scope_id):
         return inserted.inserted_primary_key[0]
 
 
+def _add_score(hub, tenant, person):
+    """A published scorecard row, as scoring a template with one metric would publish it."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from hub.store.management_tables import kpi_scorecard
+
+    with hub.ready_store.begin() as conn:
+        tenant_id = conn.execute(
+            sa.text("SELECT id FROM tenants WHERE name = :n"), {"n": tenant}
+        ).scalar_one()
+        conn.execute(
+            kpi_scorecard.insert().values(
+                tenant_id=tenant_id, grain="month", period_start=dt.date(2026, 3, 1), subject_type="person",
+                subject_id=person, metric_id="gmv", template_id="ops", weight=100.0, actual_value=800.0,
+                target_value=1000.0, attainment=0.8, score=80.0, total_score=80.0, adjusted=False,
+                adjustment_reason=None, guardrail=None, contract_version="1.0",
+                computed_at=dt.datetime.now(dt.UTC),
+            )
+        )  # fmt: skip
+
+
 def _add_work_order(hub, alert_id):
     """A work order opened on the alert, as a rule with work_order=True would open it."""
     import datetime as dt
@@ -434,6 +479,9 @@ def _snapshot(hub):
         "kpi_target",
         "counting_bases",
         "alert_rules",
+        "kpi_adjustments",
+        "kpi_scorecard",
+        "sink_watermarks",
     ]
     state = {}
     with hub.ready_store.begin() as conn:

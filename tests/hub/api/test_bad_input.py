@@ -61,7 +61,7 @@ def test_bad_bodies_never_crash_and_never_half_write(client, world, routes, snap
         return check
 
     for (method, template), sample in with_body:
-        checker(method, helpers.fill(template, world["ids"]), sample)()
+        checker(method, helpers.fill(template, world["ids"], method), sample)()
 
 
 path_values = st.integers(-(2**70), 2**70).map(str) | st.text(
