@@ -152,8 +152,9 @@ class CompiledMapping:
         A field whose value comes out null is left out of the row, so the record model's
         default applies (and a required one is reported by validation). ``defaults`` (the
         connection's ``platform``, ``shop_id``, ...) fill fields the row lacks that exist on the
-        table's record model. Rows are not validated here: the caller validates them with the
-        record models. Raises ``MappingError`` listing every field of the record that failed.
+        table's record model; a null default fills nothing. Rows are not validated here: the
+        caller validates them with the record models. Raises ``MappingError`` listing every
+        field of the record that failed.
         """
         rows: list[tuple[str, dict[str, Any]]] = []
         problems: list[Problem] = []
@@ -171,7 +172,7 @@ class CompiledMapping:
                     if value is not None:
                         row[plan.name] = value
                 for name, value in (defaults or {}).items():
-                    if name in target.columns and name not in row:
+                    if value is not None and name in target.columns and name not in row:
                         row[name] = value
                 rows.append((target.table, row))
         if problems:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import jmespath
@@ -22,6 +23,7 @@ from sdk import MappingError, RawRecord, standard_record
 
 from ..errors import describe_validation
 from ..mapping import CompiledMapping
+from ..mapping.paths import CompiledPath
 from ..store import bulk_upsert
 from ..store.tables import raw_records, standard_tables
 from .precedence import MergeWriter
@@ -47,9 +49,14 @@ class PageResult:
     latest: dt.datetime | None = None
 
 
+@cache
+def _key_path(expression: str) -> CompiledPath:
+    return CompiledPath(jmespath.compile(expression))
+
+
 def record_key(primary_key: Sequence[str], raw: RawRecord) -> tuple[str, str | None]:
     """The raw record's identity from its primary key, or a content hash and why there is none."""
-    values = [jmespath.search(expr, raw) for expr in primary_key]
+    values = [_key_path(expr).search(raw) for expr in primary_key]
     missing = [expr for expr, value in zip(primary_key, values, strict=True) if value is None]
     if primary_key and not missing:
         key = json.dumps(values, separators=(",", ":"), default=str)
@@ -70,7 +77,7 @@ def derive(
 
     ``check`` is the stream's record check (``Stream.problems``), consulted first: a record
     it finds fault with is quarantined with those reasons and not mapped. ``None`` values are
-    dropped before validation so the model's defaults apply; a required field that is still
+    left out by the mapping so the model's defaults apply; a required field that is still
     missing is reported as such.
     """
     found = check(raw) if check is not None else []
@@ -84,13 +91,15 @@ def derive(
     for table, values in mapped:
         model = standard_record(table)
         try:
-            record = model.model_validate({k: v for k, v in values.items() if v is not None})
+            record = model.model_validate(values)  # apply leaves null values out
         except ValidationError as exc:
             problems = "; ".join(
                 f"{path}: {reason}" for path, reason in describe_validation(exc, prefix=f"{table}.")
             )
             return Derived(error=problems)
-        rows.append((table, record.model_dump()))
+        # The validated values as they are (what model_dump gives for these flat records,
+        # without its serialiser pass).
+        rows.append((table, dict(record.__dict__)))
     return Derived(rows=rows)
 
 
