@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 
 from hub.store.tables import audit_log, metadata
@@ -15,7 +17,10 @@ def _sink(client, headers, sink_id):
     return response.json()
 
 
-def test_a_sinks_credentials_are_changed_but_never_returned(client, world, hub, tmp_path, make_key, snapshot):
+def test_a_sinks_credentials_are_changed_but_never_returned(
+    client, world, hub, tmp_path, make_key, snapshot, caplog
+):
+    caplog.set_level(logging.DEBUG)
     admin, sink_id = world["admin_a"], world["ids"]["sink_id"]
     secret_url = f"postgresql+psycopg://bi:{PLANTED}@127.0.0.1:1/kpis"
     changed = client.patch(
@@ -42,6 +47,7 @@ def test_a_sinks_credentials_are_changed_but_never_returned(client, world, hub, 
     assert "cannot connect to the target database" in result["error"] and PLANTED not in tested.text
     pushed = client.post(f"/api/v1/sinks/{sink_id}/push", headers=admin)
     assert pushed.status_code == 503 and PLANTED not in pushed.text  # the same failure, when pushing
+    assert PLANTED not in caplog.text
 
     # Good credentials: the test prepares the target as a push would, and moves no rows.
     target = tmp_path / "bi.db"
