@@ -21,7 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..store.types import UtcDateTime
 
-__all__ = ["TZ_RANGE", "local_day", "rare", "seconds_between", "transitions", "utc_offset"]
+__all__ = ["TZ_RANGE", "local_day", "seconds_between", "transitions", "utc_offset"]
 
 TZ_RANGE = (dt.datetime(2015, 1, 1, tzinfo=dt.UTC), dt.datetime(2036, 1, 1, tzinfo=dt.UTC))
 """Daylight-saving changes are honoured inside this range; outside it the nearest offset holds."""
@@ -41,31 +41,6 @@ class seconds_between(FunctionElement[float]):
     type = sa.Double()
     name = "seconds_between"
     inherit_cache = True
-
-
-class rare(FunctionElement[bool]):
-    """A condition few rows meet (rows ingested since the last compute).
-
-    SQLite's planner has only ANALYZE's averages: when the history was loaded in one go, every
-    row shares one ``ingested_at`` and a range on it looks unselective, so the planner scans the
-    whole table. ``likelihood()`` tells it otherwise; other databases keep real histograms.
-    """
-
-    type = sa.Boolean()
-    name = "rare"
-    inherit_cache = True
-
-
-@compiles(rare)
-def _rare(element: rare, compiler: SQLCompiler, **kw: Any) -> str:
-    (condition,) = _args(element, compiler, **kw)
-    return condition
-
-
-@compiles(rare, "sqlite")
-def _rare_sqlite(element: rare, compiler: SQLCompiler, **kw: Any) -> str:
-    (condition,) = _args(element, compiler, **kw)
-    return f"likelihood({condition}, 0.001)"
 
 
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
