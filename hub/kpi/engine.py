@@ -269,6 +269,12 @@ def _run_full(
     for grain in grains:
         report.facts_written += _write_facts(conn, fc, wanted, grain, with_data, None, None)
     report.partitions = -1
+    if conn.dialect.name == "postgresql":
+        # The tables just went from (nearly) empty to millions of rows; until autovacuum
+        # notices, the next incremental compute would be planned for empty tables (measured:
+        # 13.3 s instead of 7.6 s at 1 M order lines). ANALYZE samples, so it costs little.
+        conn.exec_driver_sql("ANALYZE kpi_measures")
+        conn.exec_driver_sql("ANALYZE kpi_fact")
 
 
 def _grains_needed(grains: Sequence[str]) -> set[str]:
