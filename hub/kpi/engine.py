@@ -266,8 +266,10 @@ def _run_full(
     # No period list: naming every period of the history (hundreds of days) made PostgreSQL
     # plan the fact statements five times slower than reading them all.
     with_data = _with_data(conn, fc, scopes)
+    days = [span[0] + dt.timedelta(days=i) for i in range((span[1] - span[0]).days + 1)]
     for grain in grains:
-        report.facts_written += _write_facts(conn, fc, wanted, grain, with_data, None, None)
+        periods = None if grain == "day" else sorted({bucket(grain, d) for d in days})
+        report.facts_written += _write_facts(conn, fc, wanted, grain, with_data, periods, periods, fresh=True)
     report.partitions = -1
     if conn.dialect.name == "postgresql":
         # The tables just went from (nearly) empty to millions of rows; until autovacuum
@@ -298,8 +300,11 @@ def _write_facts(
     scopes: Sequence[str],
     periods: list[dt.date] | None,
     growth_periods: list[dt.date] | None,
+    *,
+    fresh: bool = False,
 ) -> int:
-    """Write ``wanted`` at ``grain`` for ``periods`` (``None``: all, into an emptied table)."""
+    """Write ``wanted`` at ``grain`` for ``periods`` (``None``: all), replacing what is there
+    unless ``fresh`` (a full compute emptied the table first)."""
     cat = fc.catalogue
     growth = _period_derived(cat, wanted)
     plain = [m for m in wanted if m not in growth]
@@ -308,13 +313,13 @@ def _write_facts(
         base = next(iter(cat.refs(metric_id)))
         if base not in plain:
             plain.append(base)
-    if periods is not None:
+    if periods is not None and not fresh:
         delete_facts(conn, fc.tenant_id, plain, grain, periods)
     written = 0
     for scope in scopes:
         written += insert_facts(conn, fc, scope, grain, plain, periods)
     for metric_id in growth:
-        if growth_periods is not None:
+        if growth_periods is not None and not fresh:
             delete_facts(conn, fc.tenant_id, [metric_id], grain, growth_periods)
         written += insert_period_derived(conn, fc, metric_id, grain, growth_periods)
     return written
