@@ -13,7 +13,7 @@ import ast
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -534,14 +534,17 @@ def roll_up(
     conn.execute(m.insert().from_select(_COLUMNS, select))
 
 
-def _ingested_since(alias: Any, tenant_id: int, since: dt.datetime) -> ColumnElement[bool]:
-    """``alias``'s rows ingested after ``since``, as their keys in a subquery on the table alone.
+def _ingested_since(alias: Any, tenant_id: int, since: dt.datetime, dialect: str) -> ColumnElement[bool]:
+    """``alias``'s rows ingested after ``since``.
 
-    Written as a join condition (``src.ingested_at > since``), planners misjudge it when a
-    history was loaded at once (every row then shares one stamp, and SQLite's statistics say a
-    range on it selects everything): they scan the whole table. Keys from a subquery that can
-    only use the ``(tenant_id, ingested_at)`` index lead every database to the few fresh rows.
+    SQLite gets their keys from a subquery on the table alone: as a plain condition in the join,
+    its planner scans every order whenever a history was loaded at once (one ``ingested_at``
+    then covers every row, and its statistics say a range on it selects everything). The
+    subquery can only use the ``(tenant_id, ingested_at)`` index. PostgreSQL keeps histograms
+    and plans the plain condition well, but the subquery badly (a semi-join scanning every row).
     """
+    if dialect != "sqlite":
+        return cast(ColumnElement[bool], alias.c.ingested_at > since)
     table = alias.element
     key = [c.name for c in table.primary_key.columns if c.name != "tenant_id"]
     fresh = sa.select(*[table.c[name] for name in key]).where(
@@ -566,9 +569,10 @@ def touched_partitions(
             continue
         seen.add(key)
         # One query per table's ingested_at (not an OR) so each can use its index.
-        fresh = [_ingested_since(src.table, ctx.tenant_id, since)]
+        dialect = conn.dialect.name
+        fresh = [_ingested_since(src.table, ctx.tenant_id, since, dialect)]
         if src.order is not None:
-            fresh.append(_ingested_since(src.order, ctx.tenant_id, since))
+            fresh.append(_ingested_since(src.order, ctx.tenant_id, since, dialect))
         for condition in fresh:
             stmt = (
                 sa.select(src.shop_key, src.day)

@@ -175,3 +175,8 @@ for _name, _column in (
     ("refunds", "created_at"),
 ):
     Index(None, standard_tables[_name].c.tenant_id, standard_tables[_name].c[_column])
+
+# Refunds meet their orders by order id, which is not in the refunds' key: without this index a
+# refund dated by its order, or found through a re-ingested order, scans its shop's refunds.
+_refunds = standard_tables["refunds"]
+Index(None, _refunds.c.tenant_id, _refunds.c.platform, _refunds.c.shop_id, _refunds.c.order_id)
