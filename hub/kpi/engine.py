@@ -113,8 +113,9 @@ def compute(
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
     with store.begin() as conn:
-        # Each statement is built once per compute; caching their large compiled forms only
-        # costs the time of computing cache keys.
+        # Most statements are built once per compute; caching their large compiled forms only
+        # costs the time of computing cache keys. (The memoized fact statements run with a
+        # compiled cache of their own, see facts.py.)
         conn = conn.execution_options(compiled_cache=None)
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{_PG_WORK_MEM}'")
@@ -263,8 +264,10 @@ def _run_full(
     for grain in ("week", "month", "quarter", "year"):
         if grain in needed:
             roll_up(conn, fc.tenant_id, grain, additive, None, None)
-    # No period list: naming every period of the history (hundreds of days) made PostgreSQL
-    # plan the fact statements five times slower than reading them all.
+    # Weeks and longer are written for their named periods: the statements are then the ones
+    # an incremental compute runs (facts.py memoizes them with the periods bound), so the next
+    # compute in this process reuses them. Days are not named: hundreds of bound dates made
+    # PostgreSQL plan the day statements five times slower than reading every day.
     with_data = _with_data(conn, fc, scopes)
     days = [span[0] + dt.timedelta(days=i) for i in range((span[1] - span[0]).days + 1)]
     for grain in grains:
