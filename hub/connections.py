@@ -96,6 +96,20 @@ def validate_model(model: type[M], values: Any, what: str) -> M:
         raise ConfigError(f"invalid {what}: {problems}") from None
 
 
+def merge_credentials(
+    vault: Vault, stored: str | None, changes: Any, model: type[CredentialSpec], *, owner: str, what: str
+) -> str | None:
+    """The stored credentials of ``owner`` with ``changes`` laid over them, validated by
+    ``model`` and encrypted again (``None`` when no secret is left). Fields not named keep
+    their values, so a client can rotate one secret without resending the others."""
+    if not isinstance(changes, dict):
+        raise ConfigError("credentials must be a mapping of field names to values")
+    current = vault.decrypt(stored, what=f"credentials of {owner}") if stored else {}
+    merged = validate_model(model, {**current, **changes}, what)
+    secrets = merged.revealed()
+    return vault.encrypt(secrets) if secrets else None
+
+
 def add_connection(
     store: Store,
     vault: Vault,
@@ -182,12 +196,14 @@ def update_connection(
             stored = conn.execute(
                 select(connections.c.credentials).where(connections.c.id == info.id)
             ).scalar_one()
-        current = vault.decrypt(stored, what=f"credentials of connection {info.name!r}") if stored else {}
-        merged = validate_model(
-            source_cls.Credentials, {**current, **credentials}, f"credentials for plugin {info.plugin!r}"
+        values["credentials"] = merge_credentials(
+            vault,
+            stored,
+            credentials,
+            source_cls.Credentials,
+            owner=f"connection {info.name!r}",
+            what=f"credentials for plugin {info.plugin!r}",
         )
-        secrets = merged.revealed()
-        values["credentials"] = vault.encrypt(secrets) if secrets else None
         detail["credential_fields_changed"] = sorted(credentials)
     if not values:
         return info

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from sdk import ConfigError, NotFound, Sink
 
-from ..connections import DEFAULT_TENANT, audit, ensure_tenant, validate_model
+from ..connections import DEFAULT_TENANT, audit, ensure_tenant, merge_credentials, validate_model
 from ..plugins import Registry
 from ..store import Store
 from ..store.sink_tables import sinks
@@ -150,14 +150,14 @@ def update_sink(
     if credentials is not None:
         with store.begin() as conn:
             stored = conn.execute(select(sinks.c.credentials).where(sinks.c.id == info.id)).scalar_one()
-        current = vault.decrypt(stored, what=f"credentials of sink {info.name!r}") if stored else {}
-        if not isinstance(credentials, dict):
-            raise ConfigError("credentials must be a mapping of field names to values")
-        merged = validate_model(
-            sink_cls.Credentials, {**current, **credentials}, f"credentials for sink {info.plugin!r}"
+        values["credentials"] = merge_credentials(
+            vault,
+            stored,
+            credentials,
+            sink_cls.Credentials,
+            owner=f"sink {info.name!r}",
+            what=f"credentials for sink {info.plugin!r}",
         )
-        secrets = merged.revealed()
-        values["credentials"] = vault.encrypt(secrets) if secrets else None
         detail["credential_fields_changed"] = sorted(credentials)
     if not values:
         return info
