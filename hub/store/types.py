@@ -26,6 +26,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
+        if value.tzinfo is dt.UTC:  # most values: no conversion needed
+            return value.replace(tzinfo=None)
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column; attach a timezone first")
         return value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -44,11 +46,17 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         def process(value: dt.datetime | None) -> str | None:
             if value is None:
                 return None
+            if value.tzinfo is dt.UTC:  # most values: the text without its "+00:00", one call
+                return value.isoformat(" ", "microseconds")[:-6]
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column; attach a timezone first")
             return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
-        probes = (dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), dt.datetime(987, 6, 5, 4, 3, 2, 1, dt.UTC))
+        probes = (
+            dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            dt.datetime(987, 6, 5, 4, 3, 2, 1, dt.UTC),
+            dt.datetime(2026, 1, 2, 3, 4, 5, 6, dt.timezone(dt.timedelta(hours=8))),
+        )
         return process if all(process(p) == generic(p) for p in probes) else generic
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:

@@ -40,7 +40,7 @@ from ..mapping import CompiledMapping
 from ..mapping_versions import effective_mapping
 from ..store import Store, inserted_id, upsert
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
-from .landing import PageResult, RowBatch, derive, land
+from .landing import PageRecords, PageResult, RowBatch, derive, land
 
 __all__ = ["Progress", "RunResult", "partition_defaults", "remap_connection", "sync_connection"]
 
@@ -239,32 +239,31 @@ class _PageWriter:
     def _commit(self, group: list[_Page]) -> list[tuple[_Page, PageResult]]:
         # Runs in a worker thread, so HTTP calls of other shops keep their pace while these
         # pages are written; the store takes one writer at a time.
-        written = []
         with self.store.write_lock, self.store.begin() as conn:
-            for page in group:
-                counts = land(
-                    conn,
-                    tenant_id=self.info.tenant_id,
-                    connection_id=self.info.id,
-                    run_id=self.result.run_id,
-                    stream=self.stream.name,
-                    partition_key=page.partition_key,
-                    primary_key=self.stream.primary_key,
-                    mapping=self.mapping,
-                    defaults=page.defaults,
-                    records=page.records,
-                    check=self.stream.problems,
-                )
-                state_row = {
+            counts = land(
+                conn,
+                tenant_id=self.info.tenant_id,
+                connection_id=self.info.id,
+                run_id=self.result.run_id,
+                stream=self.stream.name,
+                primary_key=self.stream.primary_key,
+                mapping=self.mapping,
+                pages=[PageRecords(page.partition_key, page.defaults, page.records) for page in group],
+                check=self.stream.problems,
+            )
+            # A partition's last page in the group carries its state.
+            states = {
+                page.partition_key: {
                     "connection_id": self.info.id,
                     "stream": self.stream.name,
                     "partition_key": page.partition_key,
                     "state": page.state,
                     "updated_at": _now(),
                 }
-                upsert(conn, stream_states, [state_row])
-                written.append((page, counts))
-        return written
+                for page in group
+            }
+            upsert(conn, stream_states, list(states.values()))
+        return list(zip(group, counts, strict=True))
 
 
 async def _sync_partition(
@@ -548,7 +547,7 @@ def _remap_stream(
                     update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error)
                 )
         # The stream's old rows are already gone, so there is nothing to replace.
-        page.written = batch.write(conn, ())
+        page.written = batch.write(conn, (), landed_before=()).total()
         page.latest = batch.latest
         result.add(stream, page)
         last_id = rows[-1].id

@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import jmespath
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select
 
 from sdk import MappingError, RawRecord, standard_record
 
@@ -26,9 +27,9 @@ from ..mapping import CompiledMapping
 from ..mapping.paths import CompiledPath
 from ..store import bulk_upsert
 from ..store.tables import raw_records, standard_tables
-from .precedence import MergeWriter
+from .precedence import MergeWriter, existing_rows
 
-__all__ = ["Derived", "PageResult", "RowBatch", "derive", "land", "record_key"]
+__all__ = ["Derived", "PageRecords", "PageResult", "RowBatch", "derive", "land", "record_key"]
 
 _DELETE_BATCH = 500
 
@@ -113,42 +114,55 @@ def _latest_time(table: str, row: dict[str, Any]) -> dt.datetime | None:
     return None
 
 
+@dataclass
+class PageRecords:
+    """One page of a partition's records, with the mapping defaults of that partition."""
+
+    partition_key: str
+    defaults: dict[str, Any]
+    records: Sequence[RawRecord]
+
+
 def land(
     conn: Connection,
     *,
     tenant_id: int,
     connection_id: int,
-    run_id: int,
+    run_id: int | None,
     stream: str,
-    partition_key: str,
     primary_key: Sequence[str],
     mapping: CompiledMapping,
-    defaults: dict[str, Any],
-    records: Sequence[RawRecord],
+    pages: Sequence[PageRecords],
     check: Callable[[RawRecord], list[str]] | None = None,
-) -> PageResult:
-    """Keep ``records`` as raw JSON and make the standard rows they derive current.
+) -> list[PageResult]:
+    """Keep the pages' records as raw JSON and make the standard rows they derive current.
 
     Rows these records derived before are replaced, not merely updated: an order re-sent
     without one of its lines loses that line's row, and a record that is now quarantined
-    loses its rows, exactly as ``remap`` would leave them.
+    loses its rows, exactly as ``remap`` would leave them. Several pages are written with one
+    statement per table, as if they were landed one after another: a record that appears
+    twice (platforms re-send updated ones) lands as its last copy. Returns each page's counts.
     """
     now = dt.datetime.now(dt.UTC)
-    # A page may repeat a record (platforms re-send updated ones); the last copy wins.
-    latest_copy = {record_key(primary_key, raw): raw for raw in records}
-    result = PageResult(read=len(records))
+    results = [PageResult(read=len(page.records)) for page in pages]
+    latest_copy: dict[str, tuple[int, str | None, RawRecord]] = {}
+    for origin, page in enumerate(pages):
+        for raw in page.records:
+            key, key_problem = record_key(primary_key, raw)
+            latest_copy[key] = (origin, key_problem, raw)
     batch = RowBatch(
         tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now, mapping=mapping
     )
     raws = []
-    for (key, key_problem), raw in latest_copy.items():
-        derived = derive(mapping, raw, defaults, check)
+    for key, (origin, key_problem, raw) in latest_copy.items():
+        page = pages[origin]
+        derived = derive(mapping, raw, page.defaults, check)
         error = key_problem or derived.error
         raws.append(
             {
                 "connection_id": connection_id,
                 "stream": stream,
-                "partition_key": partition_key,
+                "partition_key": page.partition_key,
                 "record_key": key,
                 "data": raw,
                 "fetched_at": now,
@@ -156,12 +170,32 @@ def land(
                 "error": error,
             }
         )
-        batch.add(key, [] if error else derived.rows)
-        result.rejected += bool(error)
+        batch.add(key, [] if error else derived.rows, origin)
+        results[origin].rejected += bool(error)
+    # Only records landed before can have derived rows to replace.
+    landed_before = _landed_keys(conn, connection_id, stream, list(latest_copy))
     bulk_upsert(conn, raw_records, raws, key=("connection_id", "stream", "record_key"))
-    result.written = batch.write(conn, mapping.tables)
-    result.latest = batch.latest
-    return result
+    written = batch.write(conn, mapping.tables, landed_before)
+    for origin, result in enumerate(results):
+        result.written = written[origin]
+        result.latest = batch.latest_of.get(origin)
+    return results
+
+
+def _landed_keys(conn: Connection, connection_id: int, stream: str, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the connection's stream has raw records for already."""
+    found: set[str] = set()
+    for start in range(0, len(keys), _DELETE_BATCH):
+        found.update(
+            conn.execute(
+                select(raw_records.c.record_key).where(
+                    raw_records.c.connection_id == connection_id,
+                    raw_records.c.stream == stream,
+                    raw_records.c.record_key.in_(keys[start : start + _DELETE_BATCH]),
+                )
+            ).scalars()
+        )
+    return found
 
 
 class RowBatch:
@@ -170,7 +204,8 @@ class RowBatch:
     Each row carries the connection, stream and raw record key it came from; ``write``
     deletes what the batch's raw records derived before, then upserts the new rows, meeting
     other connections' rows of the same order as ``precedence`` says (``mapping`` gives the
-    merge rules and which fields are mapped).
+    merge rules and which fields are mapped). ``origin`` tells the pages of a batch apart, so
+    each can be given its own counts.
     """
 
     def __init__(
@@ -190,9 +225,15 @@ class RowBatch:
         self.now = now
         self.keys: list[str] = []
         self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
-        self.latest: dt.datetime | None = None
+        self.origins: dict[str, dict[tuple[Any, ...], int]] = {}
+        self.latest_of: dict[int, dt.datetime] = {}
 
-    def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    @property
+    def latest(self) -> dt.datetime | None:
+        """The latest event time of the batch's rows."""
+        return max(self.latest_of.values(), default=None)
+
+    def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]], origin: int = 0) -> None:
         self.keys.append(source_key)
         for table, values in rows:
             row = {
@@ -203,33 +244,47 @@ class RowBatch:
                 "source_key": source_key,
                 "ingested_at": self.now,
             }
-            self.rows.setdefault(table, {})[tuple(row[c] for c in standard_record(table).natural_key)] = row
+            key = tuple(row[c] for c in standard_record(table).natural_key)
+            self.rows.setdefault(table, {})[key] = row
+            self.origins.setdefault(table, {})[key] = origin
             latest = _latest_time(table, row)
-            if latest and (self.latest is None or latest > self.latest):
-                self.latest = latest
+            if latest and (origin not in self.latest_of or latest > self.latest_of[origin]):
+                self.latest_of[origin] = latest
 
-    def write(self, conn: Connection, replaced_tables: Iterable[str]) -> int:
-        """Replace the rows these raw records derived in ``replaced_tables``; return rows written."""
+    def write(
+        self, conn: Connection, replaced_tables: Iterable[str], landed_before: Collection[str] | None = None
+    ) -> Counter[int]:
+        """Replace the rows these raw records derived in ``replaced_tables``; return the rows
+        written by origin.
+
+        ``landed_before`` (when known) names the records that were stored before this batch:
+        only those can have derived rows, so only their rows are looked for and deleted.
+        """
         writers = {table: self._merge_writer(conn, table) for table in self.rows}
         # Read before this batch's old rows go: a row re-sent keeps what others merged into it.
-        existing = {t: w.existing(self.rows[t].values()) for t, w in writers.items() if w.applies}
-        for table in sorted(set(replaced_tables) | set(self.rows)):
+        existing = existing_rows(
+            conn, self.tenant_id, {t: w for t, w in writers.items() if w.applies}, self.rows
+        )
+        keys = self.keys if landed_before is None else [k for k in self.keys if k in landed_before]
+        for table in sorted(set(replaced_tables) | set(self.rows)) if keys else ():
             target = standard_tables[table]
-            for start in range(0, len(self.keys), _DELETE_BATCH):
+            for start in range(0, len(keys), _DELETE_BATCH):
                 conn.execute(
                     delete(target).where(
                         target.c.connection_id == self.connection_id,
                         target.c.source_stream == self.stream,
-                        target.c.source_key.in_(self.keys[start : start + _DELETE_BATCH]),
+                        target.c.source_key.in_(keys[start : start + _DELETE_BATCH]),
                     )
                 )
-        written = 0
+        written: Counter[int] = Counter()
         for table, rows in self.rows.items():
             if table in existing:
                 values = writers[table].resolve(rows, existing[table])
             else:
                 values = list(rows.values())
-            written += bulk_upsert(conn, standard_tables[table], values)
+            bulk_upsert(conn, standard_tables[table], values)
+            natural_key, origins = standard_record(table).natural_key, self.origins[table]
+            written.update(origins[tuple(row[c] for c in natural_key)] for row in values)
         return written
 
     def _merge_writer(self, conn: Connection, table: str) -> MergeWriter:

@@ -32,17 +32,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, select, update
+from sqlalchemy import Connection, Select, Table, and_, delete, select, union_all, update
 
 from sdk import standard_record
 
 from ..mapping.compiled import MergeRule
 
-__all__ = ["ORDER_GROUP", "MergeWriter", "group_columns"]
+__all__ = ["ORDER_GROUP", "MergeWriter", "existing_rows", "group_columns"]
 
 ORDER_GROUP = ("platform", "shop_id", "order_id")
 LINEAGE = frozenset(("tenant_id", "connection_id", "source_stream", "source_key", "ingested_at"))
 _CHUNK = 400
+_BRANCHES = 8
+"""Selects of at most ``_CHUNK`` values united in one statement: within every database's parameter limit."""
 
 
 def group_columns(table: str) -> tuple[str, ...]:
@@ -52,6 +54,59 @@ def group_columns(table: str) -> tuple[str, ...]:
     if all(name in fields and fields[name].is_required() for name in ORDER_GROUP):
         return ORDER_GROUP
     return model.natural_key
+
+
+def existing_rows(
+    conn: Connection,
+    tenant_id: int,
+    writers: dict[str, MergeWriter],
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """``MergeWriter.existing`` for each table of ``writers``, with the rows of ``rows``.
+
+    Most orders of a sync are new: one statement first finds which order groups any order
+    table has rows for, and only those groups are read, where reading each table for every
+    group would cost a statement per table and shop even when nothing is stored.
+    """
+    in_groups = [table for table, writer in writers.items() if writer.group == ORDER_GROUP]
+    occupied = _occupied_groups(conn, tenant_id, [writers[t].table for t in in_groups], rows)
+    found = {}
+    for table, writer in writers.items():
+        wanted: Iterable[dict[str, Any]] = rows[table].values()
+        if writer.group == ORDER_GROUP:
+            wanted = [row for row in wanted if tuple(row[c] for c in ORDER_GROUP) in occupied]
+        found[table] = writer.existing(wanted) if wanted else []
+    return found
+
+
+def _occupied_groups(
+    conn: Connection,
+    tenant_id: int,
+    tables: list[Table],
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
+) -> set[tuple[Any, ...]]:
+    """The order groups of ``rows`` that any of ``tables`` holds a row of."""
+    wanted: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
+    for table in tables:
+        for row in rows[table.name].values():
+            wanted[(row["platform"], row["shop_id"])].add(row["order_id"])
+    branches: list[Select[Any]] = []
+    for (platform, shop_id), orders in wanted.items():
+        listed = sorted(orders)
+        for start in range(0, len(listed), _CHUNK):
+            branches.extend(
+                select(table.c.platform, table.c.shop_id, table.c.order_id).where(
+                    table.c.tenant_id == tenant_id,
+                    table.c.platform == platform,
+                    table.c.shop_id == shop_id,
+                    table.c.order_id.in_(listed[start : start + _CHUNK]),
+                )
+                for table in tables
+            )
+    occupied: set[tuple[Any, ...]] = set()
+    for start in range(0, len(branches), _BRANCHES):
+        occupied.update(tuple(row) for row in conn.execute(union_all(*branches[start : start + _BRANCHES])))
+    return occupied
 
 
 class MergeWriter:

@@ -24,6 +24,7 @@ from sdk.http import (
     RateLimit,
     RetryPolicy,
     TokenSet,
+    response_json,
 )
 
 from .errors import AUTH_RETRY_ERRORS, RATE_LIMIT_ERRORS, SERVER_ERRORS, classify, error_code, from_error
@@ -86,7 +87,7 @@ class ShopAuth(OAuthRefresh):
 
     def is_auth_failure(self, response: httpx.Response) -> bool:
         try:
-            body = response.json()
+            body = response_json(response)
         except ValueError:
             return False
         failed = error_code(body) in AUTH_RETRY_ERRORS
@@ -123,7 +124,7 @@ class ShopAuth(OAuthRefresh):
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(f"{REFRESH_PATH} unreachable: {type(exc).__name__}") from None
         try:
-            answer: Any = response.json()
+            answer: Any = response_json(response)
         except ValueError:
             raise UpstreamUnavailable(
                 f"{REFRESH_PATH}: unreadable answer (HTTP {response.status_code})"

@@ -25,7 +25,16 @@ from sdk import (
     TerminalError,
     UpstreamUnavailable,
 )
-from sdk.http import ApiClient, Auth, HmacQuerySignature, OAuthRefresh, RateBudgets, RateLimit, TokenSet
+from sdk.http import (
+    ApiClient,
+    Auth,
+    HmacQuerySignature,
+    OAuthRefresh,
+    RateBudgets,
+    RateLimit,
+    TokenSet,
+    response_json,
+)
 
 from .options import TikTokCredentials, TikTokOptions
 from .signing import signed_message
@@ -62,7 +71,7 @@ def is_token_code(code: object) -> bool:
 
 def _body(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -17,6 +17,7 @@ from .auth import (
     TokenSet,
     hmac_sha256_hex,
 )
+from .body import response_json
 from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
 from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
 from .ratelimit import RateBudgets, RateLimit, TokenBucket
@@ -49,6 +50,7 @@ __all__ = [
     "hmac_sha256_hex",
     "parse_retry_after",
     "redact_library_logs",
+    "response_json",
     "time_windows",
     "wait_for_report",
 ]

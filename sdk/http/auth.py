@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from ..errors import CredentialError, UpstreamUnavailable
+from .body import response_json
 
 __all__ = [
     "Auth",
@@ -238,7 +239,7 @@ class OAuthRefresh(Auth):
 
 def _json(response: httpx.Response) -> Mapping[str, Any]:
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from ..errors import (
     UpstreamUnavailable,
 )
 from .auth import Auth, NoAuth, OAuthRefresh
+from .body import response_json
 from .ratelimit import RateBudgets, RateLimit
 from .redact import Redactor
 
@@ -261,7 +261,7 @@ class ApiClient:
         if "json" not in kind and response.content.lstrip()[:1] not in (b"{", b"["):
             return response.content
         try:
-            return json.loads(response.content)
+            return response_json(response)
         except ValueError:
             # A cut or garbled body is a transport accident; reading it again usually works.
             raise UpstreamUnavailable(f"{endpoint}: unreadable JSON in the response") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -50,3 +51,35 @@ def test_sqlite_in_missing_directory_is_a_clear_error(tmp_path):
 
     with pytest.raises(StoreError, match="does not exist"):
         open_store(f"sqlite:///{tmp_path}/nowhere/kpihub.db")
+
+
+def test_json_columns_keep_what_the_standard_library_would(store):
+    """JSON text comes from orjson, or from ``json`` where orjson refuses: the values read back
+    are those ``json.dumps`` would have given, integers beyond 64 bits and non-ASCII text included."""
+    from hub.store.database import json_text
+    from hub.store.tables import connections
+
+    values = [
+        {"id": "5779", "big": 2**70, "neg": -(2**63), "text": "é 店铺 ✓", "n": [1.5, None, True, {"k": []}]},
+        {1: "int keys become text, as json.dumps makes them"},
+        [0.1, 1e300, -0.0, "x"],
+    ]
+    for value in values:
+        assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+    with store.begin() as conn:
+        now = dt.datetime.now(dt.UTC)
+        tenant = conn.execute(tenants.insert().values(name="t", created_at=now)).inserted_primary_key[0]
+        conn.execute(
+            connections.insert().values(
+                tenant_id=tenant,
+                name="j",
+                plugin="fakeshop",
+                options=values[0],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        assert (
+            conn.execute(sa.select(connections.c.options).where(connections.c.name == "j")).scalar_one()
+            == values[0]
+        )

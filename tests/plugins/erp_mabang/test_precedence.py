@@ -6,47 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hub_rows import order_mapping
 
-from hub.mapping import compile_mapping
 from hub.store.tables import standard_tables
-from hub.sync.landing import land
+from hub.sync.landing import PageRecords, land
 from hub.sync.precedence import ORDER_GROUP, group_columns
 
 from .conftest import stored
 
-NOW = "2026-09-01T10:00:00Z"
-
-
-def _mapping(*, defer: bool, owns=(), with_shipped=True):
-    fields = {
-        "order_id": "id",
-        "status": {"const": "paid"},
-        "currency": {"const": "USD"},
-        "created_at": {"const": NOW, "transforms": ["parse_timestamp"]},
-        "updated_at": {"const": NOW, "transforms": ["parse_timestamp"]},
-        "gross_amount": {"path": "total", "transforms": ["to_decimal"]},
-    }
-    if with_shipped:
-        fields["shipped_at"] = {"path": "shipped", "transforms": ["parse_timestamp"]}
-    orders = {"fields": fields}
-    items = {
-        "each": "lines",
-        "fields": {
-            "order_id": "record.id",
-            "line_id": "item.id",
-            "sku": "item.sku",
-            "quantity": {"const": 1},
-            "unit_price": {"const": "1"},
-            "amount": {"const": "1"},
-            "currency": {"const": "USD"},
-        },
-    }
-    if defer:
-        orders["merge"] = {"defer_to_others": True, "owns": list(owns)}
-        items["merge"] = {"defer_to_others": True}
-    spec = {"version": 1, "targets": {"orders": orders, "order_items": items}}
-    return compile_mapping(spec, provided={"platform", "shop_id"})
-
+_mapping = order_mapping
 
 MARKETPLACE = _mapping(defer=False, with_shipped=False)
 ERP = _mapping(defer=True, owns=("shipped_at",))
@@ -61,11 +29,9 @@ def _land(hub, info, mapping, records, stream="orders"):
             connection_id=info.id,
             run_id=None,
             stream=stream,
-            partition_key="",
             primary_key=("id",),
             mapping=mapping,
-            defaults=SHOP,
-            records=records,
+            pages=[PageRecords("", SHOP, records)],
         )
 
 

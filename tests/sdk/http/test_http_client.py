@@ -290,3 +290,26 @@ def test_httpx_request_log_lines_carry_no_query_secrets(caplog):
     assert "page=2" in logged
     for secret in ("AK-visible-1", "TK-visible-2", "SG-visible-3"):
         assert secret not in logged
+
+
+def test_a_body_the_auth_check_reads_is_parsed_once(monkeypatch):
+    """An auth check that reads the body (as TikTok's and Shopee's do) and the client share one parse."""
+    from sdk.http import response_json
+
+    class BodyCodeAuth(HeaderToken):
+        def is_auth_failure(self, response):
+            return response_json(response).get("code") == 105002
+
+    parses = []
+    original = httpx.Response.json
+
+    def counting(self, **kwargs):
+        parses.append(self)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(httpx.Response, "json", counting)
+    script = Script((200, {}, {"code": 0, "data": {"orders": [1, 2]}}), (200, {}, {"code": 0, "data": {}}))
+    api = client(script, auth=BodyCodeAuth("tok-SECRET-1"))
+    _, body = call(api)
+    assert body == {"code": 0, "data": {"orders": [1, 2]}}
+    assert len(parses) == 1 and len(script.requests) == 1

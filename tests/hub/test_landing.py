@@ -1,0 +1,96 @@
+"""Landing several pages in one write equals landing them one after another."""
+
+from __future__ import annotations
+
+import pytest
+from hub_rows import order_mapping, stored
+
+from hub.store.tables import raw_records, standard_tables
+from hub.sync.landing import PageRecords, land
+
+SHOP = {"platform": "fakeshop", "shop_id": "S1"}
+
+
+def _order(order_id, total, lines, day=1):
+    lines = [{"id": line, "sku": line} for line in lines]
+    return {"id": order_id, "total": total, "at": f"2026-09-{day:02d}T10:00:00Z", "lines": lines}
+
+
+# Groups of pages as a sync hands them over: a record re-sent in a later page of the same
+# group (losing a line), one re-sent in a later group, one that is quarantined the second
+# time (no total), and an order the other connection already holds.
+GROUPS = [
+    [
+        [_order("O1", "10", ["a", "b"]), _order("O2", "20", ["c"])],
+        [_order("O1", "11", ["a"], day=2), _order("O3", "30", ["d"])],
+        [_order("O2", "21", ["c", "e"], day=3), _order("O9", "90", ["z"])],
+    ],
+    [
+        [_order("O3", "31", ["d", "f"], day=4), _order("O4", "40", ["g"])],
+        [_order("O2", None, ["c"], day=5), _order("O1", "12", [], day=5)],
+    ],
+]
+
+
+def _snapshot(hub):
+    lineage_free = {"ingested_at"}
+    tables = {
+        name: {
+            key: {c: v for c, v in row.items() if c not in lineage_free}
+            for key, row in stored(hub, name).items()
+        }
+        for name in ("orders", "order_items")
+    }
+    with hub.ready_store.begin() as conn:
+        raws = conn.execute(
+            raw_records.select().with_only_columns(
+                raw_records.c.connection_id, raw_records.c.record_key, raw_records.c.data, raw_records.c.error
+            )
+        ).all()
+    return tables, sorted(map(tuple, raws), key=repr)
+
+
+def _land(hub, info, mapping, pages):
+    with hub.ready_store.begin() as conn:
+        return land(
+            conn,
+            tenant_id=info.tenant_id,
+            connection_id=info.id,
+            run_id=None,
+            stream="orders",
+            primary_key=("id",),
+            mapping=mapping,
+            pages=[PageRecords("", SHOP, records) for records in pages],
+        )
+
+
+def _clear(hub):
+    with hub.ready_store.begin() as conn:
+        for table in ("order_items", "orders"):
+            conn.execute(standard_tables[table].delete())
+        conn.execute(raw_records.delete())
+
+
+@pytest.mark.parametrize("defer", [False, True], ids=["takes-over", "defers"])
+def test_pages_landed_together_equal_pages_landed_one_by_one(connect, hub, defer):
+    mine, other = connect("mine"), connect("other")
+    results = {}
+    for way in ("one by one", "together"):
+        _clear(hub)
+        _land(hub, other, order_mapping(), [[_order("O9", "99", ["y"])]])
+        counts = []
+        for group in GROUPS:
+            if way == "one by one":
+                for page in group:
+                    counts += _land(hub, mine, order_mapping(defer=defer), [page])
+            else:
+                counts += _land(hub, mine, order_mapping(defer=defer), group)
+        results[way] = (_snapshot(hub), [(c.read, c.rejected) for c in counts])
+    assert results["together"] == results["one by one"]
+    tables, _ = results["together"][0]
+    # The outcome itself, so both ways cannot agree on something wrong.
+    orders = tables["orders"]
+    assert sorted(k[2] for k in orders) == ["O1", "O3", "O4", "O9"], "O2 is quarantined at last"
+    assert orders[("fakeshop", "S1", "O1")]["gross_amount"] == 12
+    assert sorted(k[3] for k in tables["order_items"] if k[2] in ("O1", "O3")) == ["d", "f"]
+    assert orders[("fakeshop", "S1", "O9")]["connection_id"] == (other.id if defer else mine.id)
