@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
+import zlib
 from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Any
@@ -67,92 +68,99 @@ class _BulkPlan:
     SQLAlchemy prepares each row's parameters one by one (a dictionary per row, the type's
     bind processor per value) on every execution; for the sync's pages of hundreds of rows
     that preparation cost more than the database's own work. The plan converts each row with
-    the same bind processors straight into a tuple in statement order.
+    the same bind processors straight into a tuple in statement order, with a function
+    generated for its columns (no loop over columns per row).
     """
 
     def __init__(
         self, table: Table, dialect: Dialect, key: tuple[str, ...], columns: tuple[str, ...]
     ) -> None:
-        stmt = _statement(table, dialect.name, key, columns)
-        if dialect.name == "postgresql":
-            # All rows in one statement of fixed text, a typed array per column, so psycopg
-            # parses it once and PostgreSQL prepares it, where an executemany runs it per row
-            # (and a multi-row VALUES list is new text, parsed again, for every page).
+        self.pg = dialect.name == "postgresql"
+        if self.pg:
+            # The rows are copied into a temporary table like the target and merged from there
+            # with one statement: COPY formats rows in psycopg's C code, where binding them
+            # as parameters (a list per column) adapted every value in Python.
             quote = dialect.identifier_preparer
+            target = quote.format_table(table)
+            # Named for the table's columns too: a session's staging table outlives a schema change.
+            shape = zlib.crc32(",".join(table.c.keys()).encode())
+            stage = quote.quote(f"_kpihub_stage_{table.name}_{shape:08x}")
             names = ", ".join(quote.quote(c) for c in columns)
-            arrays = ", ".join(_array(table.c[c].type, dialect) for c in columns)
             updated = [c for c in columns if c not in key]
             action = (
                 "DO UPDATE SET " + ", ".join(f"{quote.quote(c)} = excluded.{quote.quote(c)}" for c in updated)
                 if updated
                 else "DO NOTHING"
             )
-            # Names are quoted by the dialect; values are bound.
+            # Names are quoted by the dialect; values travel by COPY.
+            self.stage_sql = (
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS"
+            )
+            self.copy_sql = f"COPY {stage} ({names}) FROM STDIN"
             self.sql = (
-                f"INSERT INTO {quote.format_table(table)} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} "  # noqa: S608
                 f"ON CONFLICT ({', '.join(quote.quote(c) for c in key)}) {action}"
             )
+            self.empty_sql = f"TRUNCATE {stage}"
             self.order = columns
         else:
-            compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+            compiled = _statement(table, dialect.name, key, columns).compile(
+                dialect=dialect, column_keys=list(columns)
+            )
             self.sql = compiled.string
             assert compiled.positiontup is not None, "a positional paramstyle is needed"
             self.order = tuple(compiled.positiontup)
             if sorted(self.order) != sorted(columns):
                 raise StoreError(f"the upsert of {table.name} binds {self.order}, not {columns}")
-        self.pg = dialect.name == "postgresql"
-        self.processors: list[tuple[int, Callable[[Any], Any]]] = []
+        processors: dict[int, Callable[[Any], Any]] = {}
         for index, column in enumerate(self.order):
             kind = table.c[column].type
             if self.pg and isinstance(kind, JSON):
-                # The JSON text itself (cast on the server) rather than psycopg's wrapper, which
-                # an array would escape value by value in Python.
+                # The JSON text itself (the staging column parses it) rather than psycopg's wrapper.
                 serializer = getattr(dialect, "_json_serializer", None) or json.dumps
                 processor: Callable[[Any], Any] | None = serializer
             else:
                 processor = kind.dialect_impl(dialect).bind_processor(dialect)  # as execute()
             if processor is not None:
-                self.processors.append((index, processor))
+                processors[index] = processor
+        self.values = _tuples_function(self.order, processors)
 
-    def values(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        order, processors = self.order, self.processors
-        out = []
-        for row in rows:
-            values = [row[c] for c in order]
-            for index, process in processors:
-                value = values[index]
-                if value is not None:
-                    values[index] = process(value)
-            out.append(tuple(values))
-        return out
-
-    def run(
-        self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: tuple[str, ...]
-    ) -> None:
+    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         values = self.values(rows)
         if not self.pg:
             conn.exec_driver_sql(self.sql, values)
             return
-        columns = [list(column) for column in zip(*values, strict=True)]
-        if any(_mixed(column) for column in columns):
-            # psycopg sends an array of one Python type only (an int among Decimals, say).
-            upsert(conn, table, rows, key=key)
-            return
-        conn.exec_driver_sql(self.sql, tuple(columns))
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(self.stage_sql)
+            with cursor.copy(self.copy_sql) as copy:
+                for row in values:
+                    copy.write_row(row)
+            cursor.execute(self.sql)
+            cursor.execute(self.empty_sql)
 
 
-def _mixed(values: list[Any]) -> bool:
-    kinds = {type(value) for value in values if value is not None}
-    return len(kinds) > 1 and not all(issubclass(kind, str) for kind in kinds)
-
-
-def _array(kind: Any, dialect: Dialect) -> str:
-    """The parameter of one column's values, cast to an array of the column's type without
-    its length: ``VARCHAR(128)`` as ``VARCHAR``, since an explicit cast to a length would cut
-    long text where the column itself refuses it (the insert's own cast keeps the limits)."""
-    if isinstance(kind, JSON):
-        return "%b::TEXT[]::JSON[]"
-    return f"%b::{kind.compile(dialect=dialect).split('(')[0].strip()}[]"
+def _tuples_function(
+    order: tuple[str, ...], processors: dict[int, Callable[[Any], Any]]
+) -> Callable[[Sequence[dict[str, Any]]], list[tuple[Any, ...]]]:
+    """A function from rows to tuples of their values in ``order``, each processed (when not
+    null) by its processor: generated once per plan, since a loop over the columns of every
+    row cost more than the database's work on it."""
+    items = []
+    for index, column in enumerate(order):
+        read = f"row[{column!r}]"
+        items.append(
+            f"(_p{index}(_v{index}) if (_v{index} := {read}) is not None else None)"
+            if index in processors
+            else read
+        )
+    source = f"def values(rows):\n    return [({', '.join(items)},) for row in rows]\n"
+    namespace: dict[str, Any] = {f"_p{index}": processor for index, processor in processors.items()}
+    exec(compile(source, f"<upsert values {len(order)} columns>", "exec"), namespace)  # noqa: S102 - text built above from column names
+    function: Callable[[Sequence[dict[str, Any]]], list[tuple[Any, ...]]] = namespace["values"]
+    return function
 
 
 @lru_cache(maxsize=512)
@@ -165,17 +173,16 @@ def bulk_upsert(
 ) -> int:
     """``upsert`` for many rows at once: the same result, with the values prepared in one pass.
 
-    On SQLite one ``executemany`` of the compiled upsert; on PostgreSQL one
-    ``INSERT … SELECT FROM unnest(…) ON CONFLICT`` of an array per column; elsewhere
-    ``upsert``. A batch must not name the same key twice (PostgreSQL refuses an upsert
-    statement that touches one row twice).
+    On SQLite one ``executemany`` of the compiled upsert; on PostgreSQL ``COPY`` into a
+    temporary table and one ``INSERT … SELECT … ON CONFLICT`` from it; elsewhere ``upsert``.
+    A batch must not name the same key twice (PostgreSQL refuses an upsert statement that
+    touches one row twice).
     """
     if not rows:
         return 0
     if conn.dialect.name not in ("sqlite", "postgresql"):
         return upsert(conn, table, rows, key=key)
-    names = _key(table, key)
-    _bulk_plan(table, conn.dialect, names, tuple(rows[0])).run(conn, table, rows, names)
+    _bulk_plan(table, conn.dialect, _key(table, key), tuple(rows[0])).run(conn, rows)
     if conn.dialect.name == "postgresql":
         _growth.wrote(conn, table, len(rows))
     return len(rows)

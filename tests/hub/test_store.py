@@ -83,3 +83,60 @@ def test_json_columns_keep_what_the_standard_library_would(store):
             conn.execute(sa.select(connections.c.options).where(connections.c.name == "j")).scalar_one()
             == values[0]
         )
+
+
+def test_bulk_upsert_stores_what_upsert_stores(store):
+    """The bulk path (COPY on PostgreSQL, a generated row converter everywhere) against the
+    plain SQLAlchemy upsert, on awkward values: text COPY must escape, ints in a numeric
+    column, times in other zones, nulls, and a second write that updates some rows."""
+    from decimal import Decimal
+
+    from hub.store import bulk_upsert
+    from hub.store.tables import standard_tables
+
+    orders = standard_tables["orders"]
+    now = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    with store.begin() as conn:
+        tenant = conn.execute(tenants.insert().values(name="t", created_at=now)).inserted_primary_key[0]
+
+    def rows(prefix, amount):
+        out = []
+        for n, text in enumerate(
+            ["plain", "tab\there", "line\nbreak", "back\\slash", "quote'\"", "\\N", "店铺 ✓", ""]
+        ):
+            out.append(
+                {
+                    "tenant_id": tenant,
+                    "platform": "p",
+                    "shop_id": "s",
+                    "order_id": f"{prefix}{n}",
+                    "site": text,
+                    "status": "paid",
+                    "currency": "USD",
+                    "created_at": now + dt.timedelta(microseconds=n),
+                    "updated_at": dt.datetime(2026, 11, 27, 14, 0, n, tzinfo=shanghai),
+                    "paid_at": None if n % 2 else now,
+                    "gross_amount": amount + n if n % 2 else Decimal(amount) + Decimal("0.0001") * n,
+                    "tax": Decimal("0"),
+                    "shipping_fee": 0,
+                    "discount": Decimal("-1.5"),
+                    "ingested_at": now,
+                }
+            )
+        return out
+
+    def read():
+        with store.begin() as conn:
+            return {r["order_id"]: dict(r) for r in conn.execute(sa.select(orders)).mappings()}
+
+    results = []
+    for write in (bulk_upsert, upsert):
+        with store.begin() as conn:
+            conn.execute(orders.delete())
+            write(conn, orders, rows("o", 10))
+            write(conn, orders, rows("o", 20)[:3] + rows("n", 30)[:2])  # updates three, adds two
+        results.append(read())
+    assert results[0] == results[1]
+    assert len(results[0]) == 10 and results[0]["o1"]["site"] == "tab\there"
+    assert results[0]["o2"]["gross_amount"] == Decimal("20.0002") and results[0]["o5"]["gross_amount"] == 15
