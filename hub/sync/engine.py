@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ Progress = Callable[[str, str, PageResult], None]
 _REMAP_BATCH = 1000
 _GROUP_PAGES = 32
 """Pages committed in one transaction at most."""
+_AHEAD = 4
+"""Pages a partition may have waiting to be written: it reads on while they are written."""
 
 
 @dataclass
@@ -167,22 +170,23 @@ async def _sync_stream(
 class _Page:
     """One partition's records up to a checkpoint, and the state that covers them."""
 
-    partition_key: str
-    defaults: dict[str, Any]
+    records: PageRecords
     state: dict[str, Any]
-    records: list[RawRecord]
     done: asyncio.Future[None]
 
 
 class _PageWriter:
     """Commits the pages of a stream's partitions, several in one transaction.
 
-    Each partition hands over one page at a time and waits for it to be committed, so its
-    pages are written in order and its state never passes records that are not stored. Pages
-    that arrive while a transaction is being written are committed together in the next one,
-    each with its own state: a crash keeps or loses each page whole, as with one transaction
-    per page, but the database syncs its log once for the group (a commit per page of 100
-    orders was a tenth of a sync on SQLite). If a group's transaction fails, its pages are
+    A partition hands its pages over in order and reads on while up to ``_AHEAD`` of them
+    wait; they are written in that order, each with the state that covers it, so its state
+    never passes records that are not stored, and once one of its pages fails, its later
+    pages are not written. Pages that arrive while a transaction is being written are
+    committed together in the next one, each with its own state: a crash keeps or loses each
+    page whole, as with one transaction per page, but the database syncs its log once for the
+    group (a commit per page of 100 orders was a tenth of a sync on SQLite, and reading on
+    while pages wait made the groups larger: a quarter faster on SQLite at 100,000 orders).
+    If a group's transaction fails, its pages are
     written again one per transaction, so a page that cannot be stored fails only its own
     partition.
     """
@@ -200,27 +204,66 @@ class _PageWriter:
         self.result, self.progress = result, progress
         self.queue: list[_Page] = []
         self.task: asyncio.Task[None] | None = None
+        self.waiting: dict[str, deque[asyncio.Future[None]]] = {}
+        """Each partition's pages handed over and not yet written, oldest first."""
+        self.failed: dict[str, Exception] = {}
 
     async def write(
         self, partition_key: str, defaults: dict[str, Any], state: dict[str, Any], records: list[RawRecord]
     ) -> None:
-        """Commit ``records`` with ``state`` for the partition; return once they are stored."""
-        page = _Page(partition_key, defaults, state, records, asyncio.get_running_loop().create_future())
+        """Queue ``records`` with ``state`` for the partition; return once fewer than
+        ``_AHEAD`` of the partition's pages wait to be written (raising if one failed)."""
+        if partition_key in self.failed:
+            raise self.failed[partition_key]
+        page = _Page(
+            PageRecords(partition_key, defaults, records), state, asyncio.get_running_loop().create_future()
+        )
         self.queue.append(page)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._drain())
-        await page.done
+        waiting = self.waiting.setdefault(partition_key, deque())
+        waiting.append(page.done)
+        while len(waiting) >= _AHEAD:
+            await self._next(waiting)
+
+    async def flush(self, partition_key: str) -> None:
+        """Return once every page of the partition is written; raise the first failure."""
+        waiting = self.waiting.pop(partition_key, deque())
+        while waiting:
+            await self._next(waiting)
+
+    async def settle(self, partition_key: str) -> None:
+        """Wait for the partition's pages to be written or fail, raising nothing."""
+        waiting = self.waiting.pop(partition_key, deque())
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    @staticmethod
+    async def _next(waiting: deque[asyncio.Future[None]]) -> None:
+        done = waiting.popleft()
+        try:
+            await done
+        except Exception:
+            # Later pages of the partition fail with it; nothing is left to wait for.
+            await asyncio.gather(*waiting, return_exceptions=True)
+            waiting.clear()
+            raise
 
     async def _drain(self) -> None:
         while self.queue:
             group, self.queue = self.queue[:_GROUP_PAGES], self.queue[_GROUP_PAGES:]
+            group = [page for page in group if not self._skipped(page)]
+            if not group:
+                continue
             try:
                 written = await asyncio.to_thread(self._commit, group)
             except Exception:  # noqa: BLE001 - each page is tried again alone and fails on its own
                 for page in group:
+                    if self._skipped(page):
+                        continue
                     try:
                         written = await asyncio.to_thread(self._commit, [page])
                     except Exception as exc:  # noqa: BLE001 - handed to the page's partition
+                        self.failed[page.records.partition_key] = exc
                         if not page.done.done():
                             page.done.set_exception(exc)
                     else:
@@ -228,11 +271,19 @@ class _PageWriter:
             else:
                 self._done(written)
 
+    def _skipped(self, page: _Page) -> bool:
+        """Whether an earlier page of the page's partition failed: its state must not pass that
+        page's records, so it is not written and fails the same way."""
+        failure = self.failed.get(page.records.partition_key)
+        if failure is not None and not page.done.done():
+            page.done.set_exception(failure)
+        return failure is not None
+
     def _done(self, written: list[tuple[_Page, PageResult]]) -> None:
         for page, counts in written:
             self.result.add(self.stream.name, counts)
             if self.progress is not None:
-                self.progress(self.stream.name, page.partition_key, counts)
+                self.progress(self.stream.name, page.records.partition_key, counts)
             if not page.done.done():  # a cancelled partition no longer waits
                 page.done.set_result(None)
 
@@ -248,15 +299,15 @@ class _PageWriter:
                 stream=self.stream.name,
                 primary_key=self.stream.primary_key,
                 mapping=self.mapping,
-                pages=[PageRecords(page.partition_key, page.defaults, page.records) for page in group],
+                pages=[page.records for page in group],
                 check=self.stream.problems,
             )
             # A partition's last page in the group carries its state.
             states = {
-                page.partition_key: {
+                page.records.partition_key: {
                     "connection_id": self.info.id,
                     "stream": self.stream.name,
-                    "partition_key": page.partition_key,
+                    "partition_key": page.records.partition_key,
                     "state": page.state,
                     "updated_at": _now(),
                 }
@@ -278,14 +329,19 @@ async def _sync_partition(
     defaults = {**source.mapping_defaults(), **partition.defaults}
     state = {} if full_refresh else _load_state(store, info.id, stream.name, partition.key)
     buffer: list[RawRecord] = []
-    async for item in stream.read(partition, state):
-        if isinstance(item, Checkpoint):
-            await writer.write(partition.key, defaults, item.state, buffer)
-            state, buffer = item.state, []
-        else:
-            buffer.append(item)
-    if buffer:  # records after the last checkpoint: keep them; the state stays where it was
-        await writer.write(partition.key, defaults, state, buffer)
+    try:
+        async for item in stream.read(partition, state):
+            if isinstance(item, Checkpoint):
+                await writer.write(partition.key, defaults, item.state, buffer)
+                state, buffer = item.state, []
+            else:
+                buffer.append(item)
+        if buffer:  # records after the last checkpoint: keep them; the state stays where it was
+            await writer.write(partition.key, defaults, state, buffer)
+    except Exception:
+        await writer.settle(partition.key)  # what was read before the failure is still written
+        raise
+    await writer.flush(partition.key)
 
 
 async def sync_connection(

@@ -18,7 +18,7 @@ from typing import Any
 
 import jmespath
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, delete, select
 
 from sdk import MappingError, RawRecord, standard_record
 
@@ -184,6 +184,16 @@ def land(
 
 def _landed_keys(conn: Connection, connection_id: int, stream: str, keys: list[str]) -> set[str]:
     """Which of ``keys`` the connection's stream has raw records for already."""
+    if conn.dialect.name == "postgresql":  # one array: the same text for every batch, prepared once
+        return set(
+            conn.execute(
+                select(raw_records.c.record_key).where(
+                    raw_records.c.connection_id == connection_id,
+                    raw_records.c.stream == stream,
+                    raw_records.c.record_key == any_(bindparam("keys", keys, type_=ARRAY(String))),
+                )
+            ).scalars()
+        )
     found: set[str] = set()
     for start in range(0, len(keys), _DELETE_BATCH):
         found.update(

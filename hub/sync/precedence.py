@@ -30,9 +30,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, and_, delete, select, union_all, update
+from sqlalchemy.engine import Dialect
 
 from sdk import standard_record
 
@@ -90,6 +92,13 @@ def _occupied_groups(
     for table in tables:
         for row in rows[table.name].values():
             wanted[(row["platform"], row["shop_id"])].add(row["order_id"])
+    if conn.dialect.name == "postgresql" and tables:
+        groups = [
+            (platform, shop_id, order) for (platform, shop_id), orders in wanted.items() for order in orders
+        ]
+        sql = _pg_occupied_sql(tuple(tables), conn.dialect)
+        columns = [list(column) for column in zip(*groups, strict=True)] if groups else [[], [], []]
+        return {tuple(row) for row in conn.exec_driver_sql(sql, (tenant_id, *columns) * len(tables))}
     branches: list[Select[Any]] = []
     for (platform, shop_id), orders in wanted.items():
         listed = sorted(orders)
@@ -107,6 +116,22 @@ def _occupied_groups(
     for start in range(0, len(branches), _BRANCHES):
         occupied.update(tuple(row) for row in conn.execute(union_all(*branches[start : start + _BRANCHES])))
     return occupied
+
+
+@lru_cache(maxsize=64)
+def _pg_occupied_sql(tables: tuple[Table, ...], dialect: Dialect) -> str:
+    """``_occupied_groups`` on PostgreSQL: the wanted groups as three arrays, so the statement's
+    text is the same for every batch (prepared once) where a list of values made new text,
+    built and compiled again, for each."""
+    quote = dialect.identifier_preparer
+    platform, shop_id, order_id = (quote.quote(c) for c in ORDER_GROUP)
+    # Names are quoted by the dialect; values are bound.
+    return " UNION ALL ".join(
+        f"SELECT {platform}, {shop_id}, {order_id} FROM {quote.format_table(table)} "  # noqa: S608
+        f"WHERE tenant_id = %s AND ({platform}, {shop_id}, {order_id}) IN "
+        "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+        for table in tables
+    )
 
 
 class MergeWriter:

@@ -49,14 +49,19 @@ def test_sigkill_mid_sync_then_resume(hub_env, fake_dist, database_url):
         "sync", "shop1", env={**env, "FAKESHOP_CRASH_AT": "3,2", "FAKESHOP_CRASH_WITH": "sigkill"}
     )
     assert killed.returncode == -signal.SIGKILL
+    store = open_store(database_url)
+    with store.begin() as conn:
+        kept = conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar()
+    # Pages 0-2 were read before the kill; those written by then were written whole, with the
+    # state past them (the partition reads on while its pages wait, so some may not be).
+    assert kept in (0, 5, 10, 15)
 
     resumed = _kpihub("sync", "shop1", env=env)
     assert resumed.returncode == 0, resumed.stderr
-    # Pages 0-2 were committed before the kill; only pages 3 and 4 are read again.
-    assert "succeeded: 8 records read" in resumed.stdout
+    # The resumed run reads only what was not kept.
+    assert f"succeeded: {23 - kept} records read" in resumed.stdout
 
     expected = data.truth(data.orders(7, 23), shop_id="S1")
-    store = open_store(database_url)
     with store.begin() as conn:
         orders = conn.execute(sa.select(standard_tables["orders"].c.order_id)).scalars().all()
         items = conn.execute(sa.select(sa.func.count()).select_from(standard_tables["order_items"])).scalar()
