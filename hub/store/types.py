@@ -43,11 +43,21 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if dialect.name != "sqlite" or generic is None:
             return generic
 
+        last: tuple[dt.datetime | None, str] = (None, "")
+        """The last value and its text: a batch's rows share their ingestion time. One tuple,
+        read and replaced whole, so threads sharing the processor never mix two pairs."""
+
         def process(value: dt.datetime | None) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            seen = last
+            if seen[0] is value:
+                return seen[1]
             if value.tzinfo is dt.UTC:  # most values: the text without its "+00:00", one call
-                return value.isoformat(" ", "microseconds")[:-6]
+                text = value.isoformat(" ", "microseconds")[:-6]
+                last = (value, text)
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column; attach a timezone first")
             return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import jmespath
@@ -92,20 +93,31 @@ def derive(
     for table, values in mapped:
         model = standard_record(table)
         try:
-            record = model.model_validate(values)  # apply leaves null values out
+            # model_validate without its Python wrapper; apply leaves null values out.
+            record = model.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{path}: {reason}" for path, reason in describe_validation(exc, prefix=f"{table}.")
             )
             return Derived(error=problems)
         # The validated values as they are (what model_dump gives for these flat records,
-        # without its serialiser pass).
-        rows.append((table, dict(record.__dict__)))
+        # without its serialiser pass); the record itself is not kept, so its dict is taken.
+        rows.append((table, record.__dict__))
     return Derived(rows=rows)
 
 
+@cache
+def _table_plan(table: str) -> tuple[Callable[[dict[str, Any]], tuple[Any, ...]], str | None]:
+    """How to read a row's natural key, and which field gives its event time."""
+    record = standard_record(table)
+    columns = record.natural_key
+    if len(columns) == 1:
+        return (lambda row: (row[columns[0]],)), record.time_field
+    return itemgetter(*columns), record.time_field
+
+
 def _latest_time(table: str, row: dict[str, Any]) -> dt.datetime | None:
-    time_field = standard_record(table).time_field
+    time_field = _table_plan(table)[1]
     value = row.get(time_field) if time_field else None
     if isinstance(value, dt.datetime):
         return value
@@ -244,17 +256,18 @@ class RowBatch:
         return max(self.latest_of.values(), default=None)
 
     def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]], origin: int = 0) -> None:
+        """Add the rows one raw record derived (``derive``'s, which this batch takes over)."""
         self.keys.append(source_key)
-        for table, values in rows:
-            row = {
-                **values,
-                "tenant_id": self.tenant_id,
-                "connection_id": self.connection_id,
-                "source_stream": self.stream,
-                "source_key": source_key,
-                "ingested_at": self.now,
-            }
-            key = tuple(row[c] for c in standard_record(table).natural_key)
+        lineage = {
+            "tenant_id": self.tenant_id,
+            "connection_id": self.connection_id,
+            "source_stream": self.stream,
+            "source_key": source_key,
+            "ingested_at": self.now,
+        }
+        for table, row in rows:
+            row.update(lineage)
+            key = _table_plan(table)[0](row)
             self.rows.setdefault(table, {})[key] = row
             self.origins.setdefault(table, {})[key] = origin
             latest = _latest_time(table, row)
@@ -293,8 +306,12 @@ class RowBatch:
             else:
                 values = list(rows.values())
             bulk_upsert(conn, standard_tables[table], values)
-            natural_key, origins = standard_record(table).natural_key, self.origins[table]
-            written.update(origins[tuple(row[c] for c in natural_key)] for row in values)
+            origins = self.origins[table]
+            if len(values) == len(rows):  # every row written, as given or merged
+                written.update(origins.values())
+            else:
+                natural_key = _table_plan(table)[0]
+                written.update(origins[natural_key(row)] for row in values)
         return written
 
     def _merge_writer(self, conn: Connection, table: str) -> MergeWriter:

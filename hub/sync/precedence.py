@@ -76,7 +76,9 @@ def existing_rows(
     for table, writer in writers.items():
         wanted: Iterable[dict[str, Any]] = rows[table].values()
         if writer.group == ORDER_GROUP:
-            wanted = [row for row in wanted if tuple(row[c] for c in ORDER_GROUP) in occupied]
+            wanted = (
+                [row for row in wanted if tuple(row[c] for c in ORDER_GROUP) in occupied] if occupied else []
+            )
         found[table] = writer.existing(wanted) if wanted else []
     return found
 
@@ -270,7 +272,7 @@ class MergeWriter:
                     },
                 }
             out.append(row)
-        if self.group == ORDER_GROUP:
+        if self.group == ORDER_GROUP and others:
             groups = {tuple(row[c] for c in self.group) for row in rows.values()}
             superseded = [
                 row
