@@ -53,7 +53,7 @@ Progress = Callable[[str, str, PageResult], None]
 _REMAP_BATCH = 1000
 _GROUP_PAGES = 32
 """Pages committed in one transaction at most."""
-_AHEAD = 4
+_AHEAD = 3
 """Pages a partition may have waiting to be written: it reads on while they are written."""
 
 
