@@ -212,7 +212,8 @@ class _PageWriter:
         self, partition_key: str, defaults: dict[str, Any], state: dict[str, Any], records: list[RawRecord]
     ) -> None:
         """Queue ``records`` with ``state`` for the partition; return once fewer than
-        ``_AHEAD`` of the partition's pages wait to be written (raising if one failed)."""
+        ``_AHEAD`` of the partition's pages wait to be written (raising if one failed), or,
+        for a page of state alone, once it is written."""
         if partition_key in self.failed:
             raise self.failed[partition_key]
         page = _Page(
@@ -223,7 +224,9 @@ class _PageWriter:
             self.task = asyncio.create_task(self._drain())
         waiting = self.waiting.setdefault(partition_key, deque())
         waiting.append(page.done)
-        while len(waiting) >= _AHEAD:
+        # A checkpoint without records records progress the source must not repeat (a report
+        # it asked the platform to create, say): it is stored before the partition goes on.
+        while len(waiting) >= (_AHEAD if records else 1):
             await self._next(waiting)
 
     async def flush(self, partition_key: str) -> None:
