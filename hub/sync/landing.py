@@ -32,7 +32,8 @@ from .precedence import MergeWriter, existing_rows
 
 __all__ = ["Derived", "PageRecords", "PageResult", "RowBatch", "derive", "land", "record_key"]
 
-_DELETE_BATCH = 500
+_KEY_BATCH = 500
+"""Record keys in one ``IN (…)`` list at most."""
 
 
 @dataclass
@@ -207,13 +208,13 @@ def _landed_keys(conn: Connection, connection_id: int, stream: str, keys: list[s
             ).scalars()
         )
     found: set[str] = set()
-    for start in range(0, len(keys), _DELETE_BATCH):
+    for start in range(0, len(keys), _KEY_BATCH):
         found.update(
             conn.execute(
                 select(raw_records.c.record_key).where(
                     raw_records.c.connection_id == connection_id,
                     raw_records.c.stream == stream,
-                    raw_records.c.record_key.in_(keys[start : start + _DELETE_BATCH]),
+                    raw_records.c.record_key.in_(keys[start : start + _KEY_BATCH]),
                 )
             ).scalars()
         )
@@ -291,12 +292,12 @@ class RowBatch:
         keys = self.keys if landed_before is None else [k for k in self.keys if k in landed_before]
         for table in sorted(set(replaced_tables) | set(self.rows)) if keys else ():
             target = standard_tables[table]
-            for start in range(0, len(keys), _DELETE_BATCH):
+            for start in range(0, len(keys), _KEY_BATCH):
                 conn.execute(
                     delete(target).where(
                         target.c.connection_id == self.connection_id,
                         target.c.source_stream == self.stream,
-                        target.c.source_key.in_(keys[start : start + _DELETE_BATCH]),
+                        target.c.source_key.in_(keys[start : start + _KEY_BATCH]),
                     )
                 )
         written: Counter[int] = Counter()

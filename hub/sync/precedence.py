@@ -90,16 +90,19 @@ def _occupied_groups(
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
 ) -> set[tuple[Any, ...]]:
     """The order groups of ``rows`` that any of ``tables`` holds a row of."""
+    if not tables:
+        return set()
     wanted: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
     for table in tables:
         for row in rows[table.name].values():
             wanted[(row["platform"], row["shop_id"])].add(row["order_id"])
-    if conn.dialect.name == "postgresql" and tables:
-        groups = [
-            (platform, shop_id, order) for (platform, shop_id), orders in wanted.items() for order in orders
-        ]
+    if conn.dialect.name == "postgresql":
+        columns: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        for (platform, shop_id), orders in wanted.items():
+            columns[0].extend([platform] * len(orders))
+            columns[1].extend([shop_id] * len(orders))
+            columns[2].extend(orders)
         sql = _pg_occupied_sql(tuple(tables), conn.dialect)
-        columns = [list(column) for column in zip(*groups, strict=True)] if groups else [[], [], []]
         return {tuple(row) for row in conn.exec_driver_sql(sql, (tenant_id, *columns) * len(tables))}
     branches: list[Select[Any]] = []
     for (platform, shop_id), orders in wanted.items():
