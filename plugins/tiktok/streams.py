@@ -127,6 +127,7 @@ _IDENTITIES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("total_amount", ("sub_total", "shipping_fee", "tax", "retail_delivery_fee"), ()),
 )
 """TikTok's documented order amount identities: ``result = sum(plus) - sum(minus)``."""
+_ZERO = Decimal(0)
 
 
 def amount_problems(order: RawRecord) -> list[str]:
@@ -144,22 +145,27 @@ def amount_problems(order: RawRecord) -> list[str]:
     problems: list[str] = []
     amounts: dict[str, Decimal] = {}
     for name, value in payment.items():
-        if name == "currency" or value in (None, ""):
+        if name == "currency" or value is None or value == "":
             continue
         try:
-            amounts[name] = Decimal(str(value))
+            # TikTok sends amounts as text; Decimal reads text as str() would give it.
+            amount = Decimal(value) if type(value) is str else Decimal(str(value))
         except InvalidOperation:
             problems.append(f"payment.{name} {value!r} is not a decimal amount")
             continue
-        if not amounts[name].is_finite():
+        if amount.is_finite():
+            amounts[name] = amount
+        else:
             problems.append(f"payment.{name} {value!r} is not a finite amount")
-            del amounts[name]
     for result, plus, minus in _IDENTITIES:
         if result not in amounts:
             continue
-        expected = sum((amounts.get(n, Decimal(0)) for n in plus), Decimal(0)) - sum(
-            (amounts.get(n, Decimal(0)) for n in minus), Decimal(0)
-        )
+        added = subtracted = _ZERO
+        for name in plus:
+            added += amounts.get(name, _ZERO)
+        for name in minus:
+            subtracted += amounts.get(name, _ZERO)
+        expected = added - subtracted
         if amounts[result] != expected:
             formula = " + ".join(plus) + "".join(f" - {n}" for n in minus)
             problems.append(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import weakref
 from typing import Any
 
 import httpx
+import orjson
 
 __all__ = ["response_json"]
 
@@ -23,6 +25,42 @@ def response_json(response: httpx.Response) -> Any:
         return _parsed[response]
     except KeyError:
         pass
-    body = response.json()
+    body = loads(response.content)
     _parsed[response] = body
     return body
+
+
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+
+
+def _long_number(content: bytes) -> bool:
+    """Whether a number token of ``content`` may have 19 digits or more: orjson reads integers
+    beyond 64 bits as floats. A run of 19 digits inside a string (ids often are) is told apart
+    by what comes before it; this errs only towards ``True``."""
+    zeros = content.translate(_DIGITS_AS_ZEROS)
+    start = zeros.find(_LONG_RUN)
+    while start != -1:
+        before = start - 1
+        while before >= 0 and zeros[before] in b" \t\r\n-":
+            before -= 1
+        if before < 0 or zeros[before] in b":,[":  # where a JSON value starts
+            return True
+        start = zeros.find(_LONG_RUN, start + len(_LONG_RUN))
+    return False
+
+
+def loads(content: bytes) -> Any:
+    """``json.loads(content)``, exactly, in half the time where it can.
+
+    orjson parses a page of records about twice as fast as the standard library (which took
+    a twelfth of a sync), but gives integers beyond 64 bits as floats and refuses what
+    ``json`` accepts besides strict UTF-8 JSON (NaN, other encodings, a byte-order mark): such
+    bodies, and any with a number of 19 digits or more, are read by ``json``.
+    """
+    if not _long_number(content):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(content)

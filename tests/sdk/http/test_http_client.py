@@ -300,14 +300,16 @@ def test_a_body_the_auth_check_reads_is_parsed_once(monkeypatch):
         def is_auth_failure(self, response):
             return response_json(response).get("code") == 105002
 
+    from sdk.http import body as body_module
+
     parses = []
-    original = httpx.Response.json
+    original = body_module.loads
 
-    def counting(self, **kwargs):
-        parses.append(self)
-        return original(self, **kwargs)
+    def counting(content):
+        parses.append(content)
+        return original(content)
 
-    monkeypatch.setattr(httpx.Response, "json", counting)
+    monkeypatch.setattr(body_module, "loads", counting)
     script = Script((200, {}, {"code": 0, "data": {"orders": [1, 2]}}), (200, {}, {"code": 0, "data": {}}))
     api = client(script, auth=BodyCodeAuth("tok-SECRET-1"))
     _, body = call(api)
