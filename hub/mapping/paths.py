@@ -26,18 +26,35 @@ class CompiledPath(ParsedResult):
     def __init__(self, parsed: ParsedResult) -> None:
         super().__init__(parsed.expression, parsed.parsed)
         self.fields: tuple[str, ...] | None = _field_chain(parsed.parsed)
+        self.chains: tuple[tuple[str, ...], ...] | None = _chain_list(parsed.parsed)
+        """The chains of ``[a.b, c]``, a list of plain dotted paths (amounts to add up, say)."""
 
     def search(self, value: Any, options: Any = None) -> Any:
         if options is not None:
             return super().search(value, options)
-        if self.fields is None:
-            return _INTERPRETER.visit(self.parsed, value)
-        for name in self.fields:
-            # JMESPath: a field of anything that is not an object is null, and null stays null.
-            if not isinstance(value, dict):
-                return None
-            value = value.get(name)
-        return value
+        if self.fields is not None:
+            return _follow(self.fields, value)
+        if self.chains is not None:
+            # JMESPath: a multi-select of null is null.
+            return None if value is None else [_follow(chain, value) for chain in self.chains]
+        return _INTERPRETER.visit(self.parsed, value)
+
+
+def _follow(fields: tuple[str, ...], value: Any) -> Any:
+    for name in fields:
+        # JMESPath: a field of anything that is not an object is null, and null stays null.
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _chain_list(node: Any) -> tuple[tuple[str, ...], ...] | None:
+    """The field chains of ``[a.b, c]``, or ``None`` unless every element is one."""
+    if node["type"] != "multi_select_list":
+        return None
+    chains = [_field_chain(child) for child in node["children"]]
+    return None if any(chain is None for chain in chains) else tuple(c for c in chains if c is not None)
 
 
 def _field_chain(node: Any) -> tuple[str, ...] | None:

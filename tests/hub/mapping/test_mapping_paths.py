@@ -14,7 +14,10 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=4),
     max_leaves=12,
 )
-EXPRESSIONS = ["a", "a.b", "a.b.c", '"x-y".a', "a[0]", "a[*].b", "length(a)", "a || b", "[a, b.c]"]
+EXPRESSIONS = [
+    *("a", "a.b", "a.b.c", '"x-y".a', "a[0]", "a[*].b", "length(a)", "a || b"),
+    *("[a, b.c]", "b.[a, c]", "[a[0], c]"),
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -36,3 +39,5 @@ def test_dotted_field_paths_take_the_dictionary_route():
     assert compile_jmespath("a.b.c").fields == ("a", "b", "c")
     assert compile_jmespath('"x-y".b').fields == ("x-y", "b")
     assert compile_jmespath("a[0]").fields is None
+    assert compile_jmespath("[a.b, c]").chains == (("a", "b"), ("c",))
+    assert compile_jmespath("[a[0], c]").chains is None
