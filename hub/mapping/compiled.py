@@ -67,23 +67,15 @@ class FieldPlan:
     kind: FieldKind
 
     def __post_init__(self) -> None:
-        # Settled once per mapping, read for every field of every record.
+        # Settled once per mapping, for the generated row functions (``_row_function``).
         fields = getattr(self.source, "fields", None)
         object.__setattr__(self, "_fields", fields)
         object.__setattr__(self, "_coerce", self.kind in _COERCED)
 
     def evaluate(self, context: Any) -> Any:
         """The field's value for ``context``; ``_FieldFailure`` if the data cannot be mapped."""
-        fields: tuple[str, ...] | None = self._fields  # type: ignore[attr-defined]
-        if fields is not None:
-            # A plain dotted path, as CompiledPath.search reads it, without the call.
-            value = context
-            for name in fields:
-                if not isinstance(value, dict):
-                    value = None
-                    break
-                value = value.get(name)
-        elif self.source is None:
+        # Only records the generated row functions could not map come here: no fast path.
+        if self.source is None:
             value = copy.deepcopy(self.const)
         else:
             try:
