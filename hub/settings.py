@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -30,3 +30,7 @@ class Settings(BaseSettings):
     """The Celery broker (``redis://…`` or ``amqp://…``) when ``executor`` is ``celery``."""
     queue: str = "kpihub"
     """The broker queue scheduled runs are sent to and ``kpihub worker`` takes them from."""
+    sync_workers: int = Field(1, ge=0, le=16)
+    """Worker processes a large sync lands pages in besides its own (0: only its own)."""
+    sync_workers_after: int = Field(10_000, ge=0)
+    """Records a sync run reads before it starts its worker processes: smaller runs never do."""

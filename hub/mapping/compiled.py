@@ -130,6 +130,10 @@ class CompiledMapping:
     def __repr__(self) -> str:
         return f"CompiledMapping(tables={sorted(self.tables)!r})"
 
+    def __reduce__(self) -> tuple[type[CompiledMapping], tuple[tuple[TargetPlan, ...]]]:
+        # Sync workers receive it pickled: the plans travel, the row functions are made again.
+        return (CompiledMapping, (self._targets,))
+
     @property
     def tables(self) -> frozenset[str]:
         """The standard tables this mapping writes rows to."""

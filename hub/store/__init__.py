@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from .database import Store, inserted_id, open_store
-from .upsert import bulk_upsert, upsert
+from .upsert import PreparedUpsert, bulk_upsert, prepare_upsert, upsert
 
-__all__ = ["Store", "bulk_upsert", "inserted_id", "open_store", "upsert"]
+__all__ = [
+    "PreparedUpsert",
+    "Store",
+    "bulk_upsert",
+    "inserted_id",
+    "open_store",
+    "prepare_upsert",
+    "upsert",
+]

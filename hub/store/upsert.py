@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
 from sdk import StoreError
 
-__all__ = ["bulk_upsert", "upsert"]
+__all__ = ["PreparedUpsert", "bulk_upsert", "prepare_upsert", "upsert"]
 
 _ANALYZE_FROM = 1000
 """Rows a process bulk-writes into a PostgreSQL table before it first refreshes its statistics."""
@@ -126,20 +127,24 @@ class _BulkPlan:
                 processors[index] = processor
         self.values = _tuples_function(self.order, processors)
 
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        values = self.values(rows)
+    def send(self, conn: Connection, values: list[tuple[Any, ...]]) -> None:
         if not self.pg:
             conn.exec_driver_sql(self.sql, values)
             return
         driver = conn.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor:
-            cursor.execute(self.stage_sql)
-            with cursor.copy(self.copy_sql) as copy:
-                for row in values:
-                    copy.write_row(row)
-            cursor.execute(self.sql)
-            cursor.execute(self.empty_sql)
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(self.stage_sql)
+                with cursor.copy(self.copy_sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
+                cursor.execute(self.sql)
+                cursor.execute(self.empty_sql)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # The driver's own error, as SQLAlchemy would have raised it: the store reports it
+            # as the database refusing the write, not as a bug of whoever called.
+            raise DBAPIError.instance(self.sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def _tuples_function(
@@ -178,14 +183,39 @@ def bulk_upsert(
     A batch must not name the same key twice (PostgreSQL refuses an upsert statement that
     touches one row twice).
     """
-    if not rows:
-        return 0
-    if conn.dialect.name not in ("sqlite", "postgresql"):
+    prepared = prepare_upsert(conn.dialect, table, rows, key=key)
+    if prepared is None:
         return upsert(conn, table, rows, key=key)
-    _bulk_plan(table, conn.dialect, _key(table, key), tuple(rows[0])).run(conn, rows)
-    if conn.dialect.name == "postgresql":
-        _growth.wrote(conn, table, len(rows))
-    return len(rows)
+    return prepared.run(conn)
+
+
+class PreparedUpsert:
+    """A ``bulk_upsert`` whose values are already in driver form: ``run`` only sends them.
+
+    Preparing is most of a bulk upsert's Python; a writer that must hold the database while
+    it writes (``hub.sync.workers``) prepares first and holds it only to send.
+    """
+
+    def __init__(self, plan: _BulkPlan, table: Table, values: list[tuple[Any, ...]]) -> None:
+        self.plan, self.table, self.values = plan, table, values
+
+    def run(self, conn: Connection) -> int:
+        """Send the rows in ``conn``'s transaction; return how many."""
+        self.plan.send(conn, self.values)
+        if self.plan.pg:
+            _growth.wrote(conn, self.table, len(self.values))
+        return len(self.values)
+
+
+def prepare_upsert(
+    dialect: Dialect, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str] | None = None
+) -> PreparedUpsert | None:
+    """``rows`` converted for ``bulk_upsert`` in ``dialect``; ``None`` where it has no bulk form
+    (no rows, or a database other than SQLite and PostgreSQL)."""
+    if not rows or dialect.name not in ("sqlite", "postgresql"):
+        return None
+    plan = _bulk_plan(table, dialect, _key(table, key), tuple(rows[0]))
+    return PreparedUpsert(plan, table, plan.values(rows))
 
 
 class _Growth:

@@ -14,6 +14,7 @@ import logging
 import traceback
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +40,10 @@ from ..connections import ConnectionInfo, audit
 from ..errors import describe_validation
 from ..mapping import CompiledMapping
 from ..mapping_versions import effective_mapping
-from ..store import Store, inserted_id, upsert
+from ..store import Store, inserted_id
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
-from .landing import PageRecords, PageResult, RowBatch, derive, land
+from .landing import PageRecords, PageResult, RowBatch, derive
+from .workers import LandingJob, LandingWorkers, commit_pages
 
 __all__ = ["Progress", "RunResult", "partition_defaults", "remap_connection", "sync_connection"]
 
@@ -147,6 +149,7 @@ async def _sync_stream(
     *,
     full_refresh: bool,
     progress: Progress | None,
+    workers: LandingWorkers,
 ) -> None:
     """Read every partition of ``stream`` concurrently, so one slow shop holds back no other.
 
@@ -155,7 +158,7 @@ async def _sync_stream(
     """
     with store.begin() as conn:
         _, mapping = effective_mapping(conn, info.id, stream)
-    writer = _PageWriter(store, info, stream, mapping, result, progress)
+    writer = _PageWriter(store, info, stream, mapping, result, progress, workers)
     runs = [
         _sync_partition(store, info, source, stream, partition, writer, full_refresh)
         for partition in stream.partitions()
@@ -175,6 +178,19 @@ class _Page:
     done: asyncio.Future[None]
 
 
+Commit = Callable[[list[_Page]], list[tuple[_Page, PageResult]]]
+
+
+@dataclass
+class _Lane:
+    """Where some partitions' pages are committed, one group at a time, in order: the sync's
+    own process, or its worker processes."""
+
+    commit: Commit
+    queue: list[_Page] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
 class _PageWriter:
     """Commits the pages of a stream's partitions, several in one transaction.
 
@@ -189,6 +205,11 @@ class _PageWriter:
     If a group's transaction fails, its pages are
     written again one per transaction, so a page that cannot be stored fails only its own
     partition.
+
+    Pages are committed in lanes: here, and, once the run's worker processes are up, there
+    too. Each partition writes through one lane at a time; the partitions are spread evenly
+    over the lanes, and a partition moves to another lane only once its pages waiting in the
+    old one are written, so its pages stay in order.
     """
 
     def __init__(
@@ -199,11 +220,23 @@ class _PageWriter:
         mapping: CompiledMapping,
         result: RunResult,
         progress: Progress | None,
+        workers: LandingWorkers,
     ) -> None:
-        self.store, self.info, self.stream, self.mapping = store, info, stream, mapping
-        self.result, self.progress = result, progress
-        self.queue: list[_Page] = []
-        self.task: asyncio.Task[None] | None = None
+        self.store, self.stream, self.result, self.progress = store, stream, result, progress
+        self.job = LandingJob(
+            tenant_id=info.tenant_id,
+            connection_id=info.id,
+            run_id=result.run_id,
+            stream=stream.name,
+            primary_key=tuple(stream.primary_key),
+            mapping=mapping,
+        )
+        self.workers = workers
+        self.lanes = [_Lane(self._commit)]
+        self.shippable: bool | None = None
+        """Whether the stream's pages can travel to the workers; asked once they are up."""
+        self.lane_of: dict[str, _Lane] = {}
+        """The lane of each partition that is still reading."""
         self.waiting: dict[str, deque[asyncio.Future[None]]] = {}
         """Each partition's pages handed over and not yet written, oldest first."""
         self.failed: dict[str, Exception] = {}
@@ -216,12 +249,14 @@ class _PageWriter:
         for a page of state alone, once it is written."""
         if partition_key in self.failed:
             raise self.failed[partition_key]
+        self.workers.count(len(records))
+        lane = await self._lane(partition_key)
         page = _Page(
             PageRecords(partition_key, defaults, records), state, asyncio.get_running_loop().create_future()
         )
-        self.queue.append(page)
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._drain())
+        lane.queue.append(page)
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._drain(lane))
         waiting = self.waiting.setdefault(partition_key, deque())
         waiting.append(page.done)
         # A checkpoint without records records progress the source must not repeat (a report
@@ -229,14 +264,43 @@ class _PageWriter:
         while len(waiting) >= (_AHEAD if records else 1):
             await self._next(waiting)
 
+    async def _lane(self, partition_key: str) -> _Lane:
+        """The partition's lane for its next page: the one it has, unless another lane has
+        two partitions fewer, where it moves once its pages here are written."""
+        await self.workers.wait_ready()
+        if self.shippable is None and self.workers.ready:
+            self.shippable = self.workers.takes(self.job)
+            if self.shippable:
+                self.lanes.append(_Lane(self._commit_in_worker))
+        current = self.lane_of.get(partition_key)
+        load = {id(lane): 0 for lane in self.lanes}
+        for lane in self.lane_of.values():
+            load[id(lane)] += 1
+        import os
+
+        load[id(self.lanes[0])] += int(os.environ.get("BIAS", "0"))
+        idlest = min(self.lanes, key=lambda lane: load[id(lane)])
+        if current is not None and load[id(current)] - load[id(idlest)] < 2:
+            return current
+        if current is not None:
+            await self.flush(partition_key)
+        self.lane_of[partition_key] = idlest
+        return idlest
+
     async def flush(self, partition_key: str) -> None:
         """Return once every page of the partition is written; raise the first failure."""
         waiting = self.waiting.pop(partition_key, deque())
         while waiting:
             await self._next(waiting)
 
+    async def done(self, partition_key: str) -> None:
+        """The partition has read everything: ``flush`` it, and it leaves its lane."""
+        self.lane_of.pop(partition_key, None)
+        await self.flush(partition_key)
+
     async def settle(self, partition_key: str) -> None:
         """Wait for the partition's pages to be written or fail, raising nothing."""
+        self.lane_of.pop(partition_key, None)
         waiting = self.waiting.pop(partition_key, deque())
         await asyncio.gather(*waiting, return_exceptions=True)
 
@@ -251,20 +315,20 @@ class _PageWriter:
             waiting.clear()
             raise
 
-    async def _drain(self) -> None:
-        while self.queue:
-            group, self.queue = self.queue[:_GROUP_PAGES], self.queue[_GROUP_PAGES:]
+    async def _drain(self, lane: _Lane) -> None:
+        while lane.queue:
+            group, lane.queue = lane.queue[:_GROUP_PAGES], lane.queue[_GROUP_PAGES:]
             group = [page for page in group if not self._skipped(page)]
             if not group:
                 continue
             try:
-                written = await asyncio.to_thread(self._commit, group)
+                written = await asyncio.to_thread(lane.commit, group)
             except Exception:  # noqa: BLE001 - each page is tried again alone and fails on its own
                 for page in group:
                     if self._skipped(page):
                         continue
                     try:
-                        written = await asyncio.to_thread(self._commit, [page])
+                        written = await asyncio.to_thread(lane.commit, [page])
                     except Exception as exc:  # noqa: BLE001 - handed to the page's partition
                         self.failed[page.records.partition_key] = exc
                         if not page.done.done():
@@ -291,32 +355,26 @@ class _PageWriter:
                 page.done.set_result(None)
 
     def _commit(self, group: list[_Page]) -> list[tuple[_Page, PageResult]]:
-        # Runs in a worker thread, so HTTP calls of other shops keep their pace while these
-        # pages are written; the store takes one writer at a time.
-        with self.store.write_lock, self.store.begin() as conn:
-            counts = land(
-                conn,
-                tenant_id=self.info.tenant_id,
-                connection_id=self.info.id,
-                run_id=self.result.run_id,
-                stream=self.stream.name,
-                primary_key=self.stream.primary_key,
-                mapping=self.mapping,
-                pages=[page.records for page in group],
-                check=self.stream.problems,
+        # Runs in a thread, so HTTP calls of other shops keep their pace while these pages
+        # are written; the store takes one writer at a time, of this process and of workers.
+        counts = commit_pages(
+            self.store,
+            (self.store.write_lock, self.workers.lock),
+            self.job,
+            [(page.records, page.state) for page in group],
+            self.stream.problems,
+        )
+        return list(zip(group, counts, strict=True))
+
+    def _commit_in_worker(self, group: list[_Page]) -> list[tuple[_Page, PageResult]]:
+        try:
+            counts = self.workers.land(
+                self.job, [(page.records, page.state) for page in group], self.stream.problems
             )
-            # A partition's last page in the group carries its state.
-            states = {
-                page.records.partition_key: {
-                    "connection_id": self.info.id,
-                    "stream": self.stream.name,
-                    "partition_key": page.records.partition_key,
-                    "state": page.state,
-                    "updated_at": _now(),
-                }
-                for page in group
-            }
-            upsert(conn, stream_states, list(states.values()))
+        except BrokenExecutor:
+            # The worker died (killed, out of memory): these pages land here instead. Had it
+            # committed them already, landing them again changes nothing.
+            return self._commit(group)
         return list(zip(group, counts, strict=True))
 
 
@@ -344,7 +402,7 @@ async def _sync_partition(
     except Exception:
         await writer.settle(partition.key)  # what was read before the failure is still written
         raise
-    await writer.flush(partition.key)
+    await writer.done(partition.key)
 
 
 async def sync_connection(
@@ -355,6 +413,8 @@ async def sync_connection(
     full_refresh: bool = False,
     since: dt.date | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
+    workers_after: int | None = None,
 ) -> RunResult:
     """Sync every stream of ``source`` into the store and record the run.
 
@@ -362,6 +422,10 @@ async def sync_connection(
     which stops the connection, and a spent call quota, which pauses it: the run stops, keeps
     what it committed, and later runs are skipped (status ``skipped``) until the quota's
     ``resume_at``. The source is closed at the end.
+
+    Once the run has read ``workers_after`` records it lands pages in ``workers`` worker
+    processes too (``LandingWorkers``; both default to the settings ``KPIHUB_SYNC_WORKERS``
+    and ``KPIHUB_SYNC_WORKERS_AFTER``).
     """
     if since is not None:  # a re-read from a date ignores the saved state like a full refresh
         source.context.since, full_refresh = since, True
@@ -370,12 +434,20 @@ async def sync_connection(
     if paused is not None:
         return await _skip_paused(store, info, source, kind, paused)
     result = _start_run(store, info, kind)
+    landing = LandingWorkers(store, workers=workers, start_after=workers_after)
     try:
         _ensure_shop(store, info, source)
         for stream in source.streams():
             try:
                 await _sync_stream(
-                    store, info, source, stream, result, full_refresh=full_refresh, progress=progress
+                    store,
+                    info,
+                    source,
+                    stream,
+                    result,
+                    full_refresh=full_refresh,
+                    progress=progress,
+                    workers=landing,
                 )
             except Exception as exc:  # noqa: BLE001 - any failure fails its stream, not the hub
                 result.errors.append(_failure(exc, info, source, stream.name))
@@ -386,6 +458,13 @@ async def sync_connection(
     finally:
         result.stats = dict(source.stats())
         await source.aclose()
+        await asyncio.to_thread(landing.close)
+        if landing.pages:
+            result.stats.update(
+                landing_workers=landing.workers,
+                landing_worker_pages=landing.pages,
+                landing_worker_peak_rss_kb=landing.peak_rss_kb,
+            )
     # A crash (a BaseException) skips this: the run stays "running" until the next run of the
     # connection marks it interrupted.
     result.status = "succeeded" if not result.errors else ("failed" if result.rows_read == 0 else "partial")

@@ -1,6 +1,6 @@
 """From raw records to standard rows, inside the caller's transaction.
 
-``derive`` maps and validates one raw record; ``land`` writes a page of raw records and the
+``derive`` maps and validates one raw record; ``Landing`` writes pages of raw records and the
 rows they derive; a record that fails mapping or validation is kept with its error
 (quarantined) and the rest of the page goes on.
 """
@@ -20,20 +20,22 @@ from typing import Any
 import jmespath
 from pydantic import ValidationError
 from sqlalchemy import ARRAY, Connection, String, any_, bindparam, delete, select
+from sqlalchemy.engine import Dialect
 
 from sdk import MappingError, RawRecord, standard_record
 
 from ..errors import describe_validation
 from ..mapping import CompiledMapping
 from ..mapping.paths import CompiledPath
-from ..store import bulk_upsert
+from ..store import PreparedUpsert, bulk_upsert, prepare_upsert
 from ..store.tables import raw_records, standard_tables
 from .precedence import MergeWriter, existing_rows
 
-__all__ = ["Derived", "PageRecords", "PageResult", "RowBatch", "derive", "land", "record_key"]
+__all__ = ["Derived", "Landing", "PageRecords", "PageResult", "RowBatch", "derive", "record_key"]
 
 _KEY_BATCH = 500
 """Record keys in one ``IN (…)`` list at most."""
+_RAW_KEY = ("connection_id", "stream", "record_key")
 
 
 @dataclass
@@ -136,63 +138,82 @@ class PageRecords:
     records: Sequence[RawRecord]
 
 
-def land(
-    conn: Connection,
-    *,
-    tenant_id: int,
-    connection_id: int,
-    run_id: int | None,
-    stream: str,
-    primary_key: Sequence[str],
-    mapping: CompiledMapping,
-    pages: Sequence[PageRecords],
-    check: Callable[[RawRecord], list[str]] | None = None,
-) -> list[PageResult]:
-    """Keep the pages' records as raw JSON and make the standard rows they derive current.
+class Landing:
+    """Pages of raw records landed: kept as raw JSON, with the standard rows they derive made
+    current.
 
+    In two steps: building it maps and validates the pages (no database); ``write`` stores
+    them in the caller's transaction, so a writer holds the database only for the second.
     Rows these records derived before are replaced, not merely updated: an order re-sent
     without one of its lines loses that line's row, and a record that is now quarantined
     loses its rows, exactly as ``remap`` would leave them. Several pages are written with one
     statement per table, as if they were landed one after another: a record that appears
-    twice (platforms re-send updated ones) lands as its last copy. Returns each page's counts.
+    twice (platforms re-send updated ones) lands as its last copy.
     """
-    now = dt.datetime.now(dt.UTC)
-    results = [PageResult(read=len(page.records)) for page in pages]
-    latest_copy: dict[str, tuple[int, str | None, RawRecord]] = {}
-    for origin, page in enumerate(pages):
-        for raw in page.records:
-            key, key_problem = record_key(primary_key, raw)
-            latest_copy[key] = (origin, key_problem, raw)
-    batch = RowBatch(
-        tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now, mapping=mapping
-    )
-    raws = []
-    for key, (origin, key_problem, raw) in latest_copy.items():
-        page = pages[origin]
-        derived = derive(mapping, raw, page.defaults, check)
-        error = key_problem or derived.error
-        raws.append(
-            {
-                "connection_id": connection_id,
-                "stream": stream,
-                "partition_key": page.partition_key,
-                "record_key": key,
-                "data": raw,
-                "fetched_at": now,
-                "run_id": run_id,
-                "error": error,
-            }
+
+    def __init__(
+        self,
+        *,
+        tenant_id: int,
+        connection_id: int,
+        run_id: int | None,
+        stream: str,
+        primary_key: Sequence[str],
+        mapping: CompiledMapping,
+        pages: Sequence[PageRecords],
+        check: Callable[[RawRecord], list[str]] | None = None,
+        dialect: Dialect | None = None,
+    ) -> None:
+        """Map and validate ``pages``; with ``dialect``, convert the writes' values for it too."""
+        now = dt.datetime.now(dt.UTC)
+        self.connection_id, self.stream, self.tables = connection_id, stream, mapping.tables
+        self.results = [PageResult(read=len(page.records)) for page in pages]
+        latest_copy: dict[str, tuple[int, str | None, RawRecord]] = {}
+        for origin, page in enumerate(pages):
+            for raw in page.records:
+                key, key_problem = record_key(primary_key, raw)
+                latest_copy[key] = (origin, key_problem, raw)
+        self.keys = list(latest_copy)
+        self.batch = RowBatch(
+            tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now, mapping=mapping
         )
-        batch.add(key, [] if error else derived.rows, origin)
-        results[origin].rejected += bool(error)
-    # Only records landed before can have derived rows to replace.
-    landed_before = _landed_keys(conn, connection_id, stream, list(latest_copy))
-    bulk_upsert(conn, raw_records, raws, key=("connection_id", "stream", "record_key"))
-    written = batch.write(conn, mapping.tables, landed_before)
-    for origin, result in enumerate(results):
-        result.written = written[origin]
-        result.latest = batch.latest_of.get(origin)
-    return results
+        self.raws = []
+        for key, (origin, key_problem, raw) in latest_copy.items():
+            page = pages[origin]
+            derived = derive(mapping, raw, page.defaults, check)
+            error = key_problem or derived.error
+            self.raws.append(
+                {
+                    "connection_id": connection_id,
+                    "stream": stream,
+                    "partition_key": page.partition_key,
+                    "record_key": key,
+                    "data": raw,
+                    "fetched_at": now,
+                    "run_id": run_id,
+                    "error": error,
+                }
+            )
+            self.batch.add(key, [] if error else derived.rows, origin)
+            self.results[origin].rejected += bool(error)
+        self.raw_upsert = None
+        if dialect is not None:
+            self.raw_upsert = prepare_upsert(dialect, raw_records, self.raws, key=_RAW_KEY)
+            self.batch.prepare(dialect)
+
+    def write(self, conn: Connection) -> list[PageResult]:
+        """Store the raw records and replace the rows they derive; each page's counts."""
+        # Only records landed before can have derived rows to replace.
+        landed_before = _landed_keys(conn, self.connection_id, self.stream, self.keys)
+        if self.raw_upsert is not None:
+            self.raw_upsert.run(conn)
+        else:
+            bulk_upsert(conn, raw_records, self.raws, key=_RAW_KEY)
+        written = self.batch.write(conn, self.tables, landed_before)
+        for origin, result in enumerate(self.results):
+            result.written = written[origin]
+            result.latest = self.batch.latest_of.get(origin)
+        return self.results
 
 
 def _landed_keys(conn: Connection, connection_id: int, stream: str, keys: list[str]) -> set[str]:
@@ -250,6 +271,7 @@ class RowBatch:
         self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.origins: dict[str, dict[tuple[Any, ...], int]] = {}
         self.latest_of: dict[int, dt.datetime] = {}
+        self.prepared: dict[str, PreparedUpsert | None] = {}
 
     @property
     def latest(self) -> dt.datetime | None:
@@ -274,6 +296,14 @@ class RowBatch:
             latest = _latest_time(table, row)
             if latest and (origin not in self.latest_of or latest > self.latest_of[origin]):
                 self.latest_of[origin] = latest
+
+    def prepare(self, dialect: Dialect) -> None:
+        """Convert each table's rows for ``dialect`` now, as ``write`` sends them when no other
+        connection has rows of the same orders (the usual case; else it converts them itself)."""
+        self.prepared = {
+            table: prepare_upsert(dialect, standard_tables[table], list(rows.values()))
+            for table, rows in self.rows.items()
+        }
 
     def write(
         self, conn: Connection, replaced_tables: Iterable[str], landed_before: Collection[str] | None = None
@@ -302,11 +332,17 @@ class RowBatch:
                 )
         written: Counter[int] = Counter()
         for table, rows in self.rows.items():
-            if table in existing:
+            prepared = self.prepared.get(table)
+            if existing.get(table):
                 values = writers[table].resolve(rows, existing[table])
+                bulk_upsert(conn, standard_tables[table], values)
+            elif prepared is not None:
+                # Nothing stored to meet: the rows go as given, as ``resolve`` would leave them.
+                values = list(rows.values())
+                prepared.run(conn)
             else:
                 values = list(rows.values())
-            bulk_upsert(conn, standard_tables[table], values)
+                bulk_upsert(conn, standard_tables[table], values)
             origins = self.origins[table]
             if len(values) == len(rows):  # every row written, as given or merged
                 written.update(origins.values())

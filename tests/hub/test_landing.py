@@ -6,7 +6,7 @@ import pytest
 from hub_rows import order_mapping, stored
 
 from hub.store.tables import raw_records, standard_tables
-from hub.sync.landing import PageRecords, land
+from hub.sync.landing import Landing, PageRecords
 
 SHOP = {"platform": "fakeshop", "shop_id": "S1"}
 
@@ -52,8 +52,7 @@ def _snapshot(hub):
 
 def _land(hub, info, mapping, pages):
     with hub.ready_store.begin() as conn:
-        return land(
-            conn,
+        landing = Landing(
             tenant_id=info.tenant_id,
             connection_id=info.id,
             run_id=None,
@@ -62,6 +61,7 @@ def _land(hub, info, mapping, pages):
             mapping=mapping,
             pages=[PageRecords("", SHOP, records) for records in pages],
         )
+        return landing.write(conn)
 
 
 def _clear(hub):

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from fakeshop import data
 from fakeshop.source import Interrupted
+from hub_rows import accept_records, refuse_records
 
 from hub.connections import add_connection, get_connection, open_source
 from hub.plugins import load_plugins
@@ -222,32 +223,23 @@ def test_invalid_shop_option_fails_the_run_cleanly(hub, connect):
         assert conn.execute(sa.select(sync_runs.c.status)).scalar_one() == "failed"
 
 
-def test_a_page_that_cannot_be_stored_stops_its_partition_there(hub, connect, monkeypatch):
+def test_a_page_that_cannot_be_stored_stops_its_partition_there(hub, connect):
     """The partition reads on while its pages wait; when one of them cannot be stored, the
     pages after it are not written either (the state must not pass its records), and the
     next sync resumes from it."""
-    from sdk import StoreError
-
     orders = data.orders(OPTIONS["seed"], OPTIONS["orders"])
-    third_page = {order["id"] for order in orders[10:15]}
-    real_land = engine.land
-
-    def land(conn, **kwargs):
-        if any(raw["id"] in third_page for page in kwargs["pages"] for raw in page.records):
-            raise StoreError("the store refused the page")
-        return real_land(conn, **kwargs)
-
-    monkeypatch.setattr(engine, "land", land)
+    with hub.ready_store.begin() as conn:
+        refuse_records(conn, [f'["{order["id"]}"]' for order in orders[10:15]], "the store refused the page")
     info = connect()
     _, result = _sync(hub, info)
     assert result.status == "partial" and "refused the page" in result.errors[0]["error"]
     with hub.ready_store.begin() as conn:
         kept = set(conn.execute(sa.select(raw_records.c.record_key)).scalars())
         state = conn.execute(sa.select(stream_states.c.state)).scalar_one()
+        accept_records(conn)
     assert kept == {f'["{order["id"]}"]' for order in orders[:10]}, "pages 0 and 1 only"
     assert state == {"next_page": 2}
 
-    monkeypatch.setattr(engine, "land", real_land)
     source, result = _sync(hub, info)
     assert result.status == "succeeded" and source.pages_served[0] == 2
     assert_equals_truth(hub)

@@ -94,8 +94,8 @@ class TikTokHub:
             names.append(name)
         return names
 
-    def sync_all(self, sim, names, transport=None):
-        return sync_all(self.hub, sim, names, transport)
+    def sync_all(self, sim, names, transport=None, **options):
+        return sync_all(self.hub, sim, names, transport, **options)
 
     def stored(self, table):
         return stored(self.hub, table)

@@ -223,3 +223,115 @@ def test_runs_report_requests_and_token_refreshes(tiktok_hub, kit):
         [stats] = conn.execute(sa.select(sync_runs.c.stats)).scalars().all()
     assert stats["requests"] == sum(s.requests for n, s in sim.stats.items() if not n.startswith("token"))
     assert stats["tokens_issued"] == 1
+
+
+WORKERS = {"workers": 1, "workers_after": 0}
+"""Land pages in a worker process from the first page (large runs start one by themselves)."""
+
+
+def _shareable(tiktok_hub):
+    if tiktok_hub.hub.ready_store.engine.dialect.name not in ("sqlite", "postgresql"):
+        pytest.skip("syncs land pages in worker processes on SQLite and PostgreSQL only")
+
+
+def test_pages_landed_in_a_worker_process_equal_the_truth(tiktok_hub, kit):
+    """Half the shops' pages land in a worker process; the check (the plugin's code) still
+    quarantines a record there, with the same reasons."""
+    _shareable(tiktok_hub)
+    world = kit.make_world(shops=4, days=6, seed=41)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    broken = world.orders("tiktok")[-1]
+    sim.tamper_payment(broken.order_id, total_amount="99999.99")
+    [name] = tiktok_hub.connect_all(sim, world, page_size=5)
+
+    [result] = tiktok_hub.sync_all(sim, [name], **WORKERS)
+
+    assert result.status == "succeeded" and result.rows_rejected == 1, result.errors
+    assert result.stats["landing_workers"] == 1
+    pages = sim.stats["searchOrders"].requests + sim.stats["searchReturns"].requests
+    assert 0 < result.stats["landing_worker_pages"] < pages, "some pages, not all, landed there"
+    assert result.stats["landing_worker_peak_rss_kb"] > 0
+    tiktok_hub.assert_equals_truth(sim)
+    with tiktok_hub.hub.ready_store.begin() as conn:
+        [(key, error)] = conn.execute(
+            sa.select(raw_records.c.record_key, raw_records.c.error).where(raw_records.c.error.is_not(None))
+        ).all()
+    assert json.loads(key) == [broken.order_id] and "payment.total_amount is 99999.99" in error
+
+
+@pytest.mark.parametrize("landing", [{}, WORKERS], ids=["here", "in a worker"])
+def test_a_page_the_database_refuses_stops_only_its_shop(tiktok_hub, kit, landing):
+    """Each shop whose page is refused stops there, wherever its pages land (every shop has
+    one here, so both lanes meet one); the next sync reads each shop on from that page and
+    ends equal to the truth."""
+    from hub_rows import accept_records, refuse_records
+
+    if landing:
+        _shareable(tiktok_hub)
+    world = kit.make_world(shops=4, days=6, seed=42)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    by_shop = {
+        shop.shop_id: [o.order_id for o in world.orders("tiktok") if o.shop_id == shop.shop_id]
+        for shop in world.shops
+    }
+    refused = {shop: orders[7] for shop, orders in by_shop.items()}
+    with tiktok_hub.hub.ready_store.begin() as conn:
+        refuse_records(
+            conn, [json.dumps([order]) for order in refused.values()], "the store refused the page"
+        )
+    [name] = tiktok_hub.connect_all(sim, world, page_size=5)
+
+    [result] = tiktok_hub.sync_all(sim, [name], **landing)
+
+    assert result.status == "partial", result.errors
+    assert [e["kind"] for e in result.errors] == ["StoreError"], "a stream fails once, with its first failure"
+    assert "refused the page" in result.errors[0]["error"]
+    if landing:
+        assert result.stats["landing_worker_pages"] > 0
+    stored = tiktok_hub.stored("orders")
+    for shop, orders in by_shop.items():
+        kept = [order for order in orders if ("tiktok", shop, order) in stored]
+        assert len(kept) < len(orders) and refused[shop] not in kept, shop
+    assert len(stored) >= 5, "the pages before the refused ones are kept"
+    with tiktok_hub.hub.ready_store.begin() as conn:
+        accept_records(conn)
+
+    [again] = tiktok_hub.sync_all(sim, [name], **landing)
+
+    assert again.status == "succeeded", again.errors
+    tiktok_hub.assert_equals_truth(sim)
+
+
+def test_pages_land_here_when_the_worker_process_dies(tiktok_hub, kit, monkeypatch):
+    """A worker that dies (killed, out of memory) breaks its pool: the pages handed to it land
+    in the sync's own process instead, and nothing is lost."""
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    from hub.sync.workers import LandingWorkers
+
+    _shareable(tiktok_hub)
+    world = kit.make_world(shops=4, days=6, seed=43)
+    sim = TikTokSimulator(world, rate_limit=kit.FAST)
+    [name] = tiktok_hub.connect_all(sim, world, page_size=5)
+    real_land, broken = LandingWorkers.land, []
+
+    def land(self, job, pages, check):
+        if not broken:  # the first pages handed over find the worker killed
+            for process in multiprocessing.active_children():
+                process.kill()
+                process.join()
+        try:
+            return real_land(self, job, pages, check)
+        except BrokenProcessPool:
+            broken.append(len(pages))
+            raise
+
+    monkeypatch.setattr(LandingWorkers, "land", land)
+
+    [result] = tiktok_hub.sync_all(sim, [name], **WORKERS)
+
+    assert broken, "the pool broke under the sync"
+    assert result.status == "succeeded", result.errors
+    assert "landing_worker_pages" not in result.stats, "no page landed in the dead worker"
+    tiktok_hub.assert_equals_truth(sim)
