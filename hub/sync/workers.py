@@ -86,6 +86,7 @@ def commit_pages(
         conn = held.enter_context(store.begin())
         counts = landing.write(conn)
         now = dt.datetime.now(dt.UTC)
+        # A partition's last page in the group carries its state.
         states = {
             records.partition_key: {
                 "connection_id": job.connection_id,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hub_rows import order_mapping, stored
+from hub_rows import land_pages, order_mapping, stored
 
 from hub.store.tables import raw_records, standard_tables
-from hub.sync.landing import Landing, PageRecords
 
 SHOP = {"platform": "fakeshop", "shop_id": "S1"}
 
@@ -51,17 +50,7 @@ def _snapshot(hub):
 
 
 def _land(hub, info, mapping, pages):
-    with hub.ready_store.begin() as conn:
-        landing = Landing(
-            tenant_id=info.tenant_id,
-            connection_id=info.id,
-            run_id=None,
-            stream="orders",
-            primary_key=("id",),
-            mapping=mapping,
-            pages=[PageRecords("", SHOP, records) for records in pages],
-        )
-        return landing.write(conn)
+    return land_pages(hub, info, mapping, pages, shop=SHOP)
 
 
 def _clear(hub):

@@ -6,10 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hub_rows import order_mapping
+from hub_rows import land_pages, order_mapping
 
 from hub.store.tables import standard_tables
-from hub.sync.landing import PageRecords, land
 from hub.sync.precedence import ORDER_GROUP, group_columns
 
 from .conftest import stored
@@ -22,17 +21,7 @@ SHOP = {"platform": "fakeshop", "shop_id": "S1"}
 
 
 def _land(hub, info, mapping, records, stream="orders"):
-    with hub.ready_store.begin() as conn:
-        land(
-            conn,
-            tenant_id=info.tenant_id,
-            connection_id=info.id,
-            run_id=None,
-            stream=stream,
-            primary_key=("id",),
-            mapping=mapping,
-            pages=[PageRecords("", SHOP, records)],
-        )
+    land_pages(hub, info, mapping, [records], shop=SHOP, stream=stream)
 
 
 def _order(total, lines, shipped=None):
