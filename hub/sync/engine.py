@@ -430,8 +430,8 @@ async def sync_connection(
     paused = _paused_until(store, info)
     if paused is not None:
         return await _skip_paused(store, info, source, kind, paused)
-    result = _start_run(store, info, kind)
     landing = LandingWorkers(store, workers=workers, start_after=workers_after)
+    result = _start_run(store, info, kind)
     try:
         _ensure_shop(store, info, source)
         for stream in source.streams():

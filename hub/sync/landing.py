@@ -335,13 +335,12 @@ class RowBatch:
             prepared = self.prepared.get(table)
             if existing.get(table):
                 values = writers[table].resolve(rows, existing[table])
-                bulk_upsert(conn, standard_tables[table], values)
-            elif prepared is not None:
-                # Nothing stored to meet: the rows go as given, as ``resolve`` would leave them.
+                prepared = None  # converted before the merge: convert the merged rows
+            else:  # nothing stored to meet: the rows go as given, as ``resolve`` would leave them
                 values = list(rows.values())
+            if prepared is not None:
                 prepared.run(conn)
             else:
-                values = list(rows.values())
                 bulk_upsert(conn, standard_tables[table], values)
             origins = self.origins[table]
             if len(values) == len(rows):  # every row written, as given or merged
