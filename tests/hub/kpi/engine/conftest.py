@@ -181,13 +181,18 @@ def make_world(rng: random.Random, orders: int = 40) -> dict[str, list[dict[str,
                     "attribution_window_days": rng.choice([None, 7, 14]),
                 }
             )
+    snapshot_keys = set()
     for _ in range(rng.randint(4, 12)):
         shop = rng.choice([*SHOPS, None])
+        key = (_instant(rng).date(), rng.choice(SKUS), f"W{rng.randint(1, 50)}")
+        if key in snapshot_keys:  # one snapshot per day, SKU and warehouse, as the table's key says
+            continue
+        snapshot_keys.add(key)
         w["inventory_snapshots"].append(
             {
-                "date": _instant(rng).date(),
-                "sku": rng.choice(SKUS),
-                "warehouse": f"W{rng.randint(1, 50)}",
+                "date": key[0],
+                "sku": key[1],
+                "warehouse": key[2],
                 "warehouse_type": "fba",
                 "platform": shop["platform"] if shop else None,
                 "shop_id": shop["shop_id"] if shop else None,
