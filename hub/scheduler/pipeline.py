@@ -141,6 +141,17 @@ class Runner:
         assert key is not None
         return int(key[0])
 
+    def _claim_now(self, connection_id: int, trigger: str) -> tuple[int, dt.datetime]:
+        """Record a run for now; fire times are whole seconds, so a second run within the same
+        second (a manual trigger twice, a test) takes the next free one rather than being
+        refused as another process's copy of the same fire."""
+        scheduled_for = _now().replace(microsecond=0)
+        run_id = self._claim(connection_id, trigger, scheduled_for)
+        while run_id is None:
+            scheduled_for += dt.timedelta(seconds=1)
+            run_id = self._claim(connection_id, trigger, scheduled_for)
+        return run_id, scheduled_for
+
     def _finish(self, run_id: int, **values: Any) -> None:
         with self.hub.ready_store.begin() as conn:
             conn.execute(
@@ -180,9 +191,12 @@ class Runner:
     ) -> int | None:
         """Run the pipeline for a connection now, in this thread; return the run's id.
 
-        ``None`` means another process already took this fire time (nothing recorded twice).
-        A run that finds the connection running elsewhere, or paused, is recorded as skipped.
+        ``None`` means another process already took the fire time ``scheduled_for`` (nothing
+        recorded twice); without one, the run is for now and always recorded. A run that finds
+        the connection running elsewhere, or paused, is recorded as skipped.
         """
+        if scheduled_for is None and run_id is None:
+            run_id, scheduled_for = self._claim_now(connection_id, trigger)
         scheduled_for = (scheduled_for or _now()).replace(microsecond=0)
         if run_id is None:
             run_id = self._claim(connection_id, trigger, scheduled_for)
@@ -243,11 +257,7 @@ class Runner:
 
     def start(self, connection_id: int, *, trigger: str = "manual") -> int:
         """Record a run now and carry it out in a background thread; return its id at once."""
-        scheduled_for = _now().replace(microsecond=0)
-        run_id = self._claim(connection_id, trigger, scheduled_for)
-        while run_id is None:  # two manual triggers in the same second: the next second is free
-            scheduled_for += dt.timedelta(seconds=1)
-            run_id = self._claim(connection_id, trigger, scheduled_for)
+        run_id, scheduled_for = self._claim_now(connection_id, trigger)
         thread = threading.Thread(
             target=self.run,
             args=(connection_id,),

@@ -99,3 +99,17 @@ def test_steps_run_in_order_and_a_transient_step_failure_retries(hub, connect, r
     assert step.seen == [(1, "succeeded"), (2, "succeeded")]
     assert run.status == "succeeded" and run.attempts == 2 and slept == [1.0]
     assert list(run.steps) == ["sync", "kpi"] and run.steps["kpi"]["recomputed"] == 0
+
+
+def test_runs_for_now_within_one_second_are_each_recorded(hub, connect, runner, runs, monkeypatch):
+    # Fire times are whole seconds and one per (connection, trigger, time) is kept; a run for
+    # "now" must not be taken for another process's copy of a run that started the same second.
+    monkeypatch.setattr("hub.scheduler.pipeline._now", lambda: FIRE.replace(microsecond=250_000))
+    info = connect()
+    first = runner.run(info.id)
+    second = runner.run(info.id)
+    recorded = runs()
+    assert first is not None and second is not None and first != second
+    assert [run.id for run in recorded] == [first, second]
+    assert [run.scheduled_for for run in recorded] == [FIRE, FIRE + dt.timedelta(seconds=1)]
+    assert recorded[1].steps["sync"]["rows_written"] == 0
