@@ -54,13 +54,29 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A connection inside one transaction, committed on success, rolled back on error."""
+    def begin(self, *, log_pages: int | None = None) -> Iterator[Connection]:
+        """A connection inside one transaction, committed on success, rolled back on error.
+
+        ``log_pages`` (SQLite) lets the write-ahead log grow to that many pages before this
+        transaction's commit copies it into the database, where the default is
+        ``_SQLITE_CHECKPOINT_PAGES``: a large sync's writers leave the copying to a
+        ``LogCopier`` working beside them.
+        """
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn, _log_pages(conn, log_pages), conn.begin():
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"the store at {self.safe_url} refused an operation: {_reason(exc)}") from exc
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file of a SQLite store kept in a file; ``None`` for any other."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        if url.query.get("mode") == "memory":
+            return None
+        return Path(url.database)
 
     def revision(self) -> str | None:
         """The migration the database is at, or ``None`` for an empty database."""
@@ -101,6 +117,22 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _log_pages(conn: Connection, pages: int | None) -> Iterator[None]:
+    """SQLite's automatic checkpoint moved to ``pages`` for the connection while it is held;
+    set on the driver's connection, so no transaction is begun for it."""
+    if pages is None or conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA wal_autocheckpoint={_SQLITE_CHECKPOINT_PAGES}")
 
 
 def _reason(exc: SQLAlchemyError) -> str:

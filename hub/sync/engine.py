@@ -360,6 +360,7 @@ class _PageWriter:
             self.job,
             [(page.records, page.state) for page in group],
             self.stream.problems,
+            self.workers.log_pages,
         )
         return list(zip(group, counts, strict=True))
 

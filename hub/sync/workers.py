@@ -32,6 +32,7 @@ from ..mapping import CompiledMapping
 from ..settings import Settings
 from ..store import Store, open_store, upsert
 from ..store.tables import stream_states
+from ..store.wal import LOG_PAGES, LogCopier
 from .landing import Landing, PageRecords, PageResult
 
 __all__ = ["LandingJob", "LandingWorkers", "commit_pages"]
@@ -66,9 +67,11 @@ def commit_pages(
     job: LandingJob,
     pages: Sequence[PageWithState],
     check: Check | None,
+    log_pages: int | None = None,
 ) -> list[PageResult]:
     """Land ``pages`` and store each partition's state after its last page, in one transaction
-    taken under ``locks`` once the pages are mapped; return each page's counts."""
+    taken under ``locks`` once the pages are mapped; return each page's counts. ``log_pages``
+    is ``Store.begin``'s."""
     landing = Landing(
         tenant_id=job.tenant_id,
         connection_id=job.connection_id,
@@ -83,7 +86,7 @@ def commit_pages(
     with ExitStack() as held:
         for lock in locks:
             held.enter_context(lock)
-        conn = held.enter_context(store.begin())
+        conn = held.enter_context(store.begin(log_pages=log_pages))
         counts = landing.write(conn)
         now = dt.datetime.now(dt.UTC)
         # A partition's last page in the group carries its state.
@@ -121,7 +124,11 @@ def _ready() -> bool:
 
 
 def _land_in_worker(
-    url: str, job: LandingJob, pages: Sequence[PageWithState], problems: Sequence[dict[int, list[str]]]
+    url: str,
+    job: LandingJob,
+    pages: Sequence[PageWithState],
+    problems: Sequence[dict[int, list[str]]],
+    log_pages: int | None,
 ) -> tuple[list[PageResult], int]:
     """``commit_pages`` in the worker; the counts and the worker's peak resident set (kB)."""
     store = _stores.get(url)
@@ -133,7 +140,7 @@ def _land_in_worker(
         for index, reasons in page_problems.items()
     }
     try:
-        counts = commit_pages(store, (_lock,), job, pages, lambda raw: found.get(id(raw), []))
+        counts = commit_pages(store, (_lock,), job, pages, lambda raw: found.get(id(raw), []), log_pages)
     except Exception as exc:  # noqa: BLE001 - re-raised, in a form the sync's process can rebuild
         raise _portable(exc) from None
     return counts, _peak_rss_kb()
@@ -185,6 +192,9 @@ class LandingWorkers:
     ``start_after`` the processes are started (a fresh interpreter each, about a second) and
     ``ready`` turns true once they answer. ``land`` runs in a thread of the sync's process and
     blocks until a worker has committed the pages. ``close`` stops the processes.
+
+    On a SQLite file the run proving large also starts a ``LogCopier``, with or without
+    workers: from then on, the writers' commits pass ``log_pages`` to ``Store.begin``.
     """
 
     def __init__(self, store: Store, *, workers: int | None = None, start_after: int | None = None) -> None:
@@ -192,13 +202,11 @@ class LandingWorkers:
             settings = Settings()
             workers = settings.sync_workers if workers is None else workers
             start_after = settings.sync_workers_after if start_after is None else start_after
-        self.workers, self.start_after = workers, start_after
+        self.store, self.workers, self.start_after = store, workers, start_after
         url = store.engine.url
         self.sqlite = url.get_backend_name() == "sqlite"
-        memory = self.sqlite and (
-            not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
-        )
-        self.enabled = workers > 0 and url.get_backend_name() in _SHAREABLE and not memory
+        in_memory = self.sqlite and store.sqlite_file is None
+        self.enabled = workers > 0 and url.get_backend_name() in _SHAREABLE and not in_memory
         self.lock: AbstractContextManager[Any] = nullcontext()
         """What a writer of the run holds while it writes; for SQLite, once workers start, a
         lock they share (until then SQLite's own waiting covers the rare overlap)."""
@@ -210,11 +218,20 @@ class LandingWorkers:
         """The workers' peak resident set (kB), as they last reported it."""
         self.pages = 0
         """Pages landed in the workers."""
+        self.copier: LogCopier | None = None
+        self.log_pages: int | None = None
+        """What the run's commits pass to ``Store.begin``: ``None`` until the copier runs."""
 
     def count(self, records: int) -> None:
         """Note ``records`` handed to a writer; start the workers once there are enough."""
         self.records += records
-        if self.enabled and self.pool is None and self.records >= self.start_after:
+        if self.records < self.start_after:
+            return
+        if self.copier is None and self.store.sqlite_file is not None:
+            self.copier = LogCopier(self.store)
+            self.copier.start()
+            self.log_pages = LOG_PAGES
+        if self.enabled and self.pool is None:
             self.enabled = False  # one attempt per run
             context = multiprocessing.get_context("spawn")
             try:
@@ -263,7 +280,9 @@ class LandingWorkers:
             else {}
             for records, _ in pages
         ]
-        counts, peak = self.pool.submit(_land_in_worker, self.url, job, pages, problems).result()
+        counts, peak = self.pool.submit(
+            _land_in_worker, self.url, job, pages, problems, self.log_pages
+        ).result()
         self.peak_rss_kb = max(self.peak_rss_kb, peak)
         self.pages += len(pages)
         return counts
@@ -271,3 +290,5 @@ class LandingWorkers:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.copier is not None:
+            self.copier.close()
