@@ -75,8 +75,11 @@ class LogCopier:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            if log_frames(self.database) >= self.copy_from and not self._checkpoint("PASSIVE"):
+            if log_frames(self.database) < self.copy_from:
+                continue
+            if not self._checkpoint("PASSIVE"):
                 return
+            self.copies += 1
 
     def _checkpoint(self, mode: str) -> bool:
         """One checkpoint; ``False`` (logged) if the store refused it."""
@@ -88,5 +91,4 @@ class LogCopier:
             # Only an optimisation: the writers' own commits still checkpoint.
             log.warning("copying the SQLite log of %s failed: %s", self.store.safe_url, exc)
             return False
-        self.copies += mode == "PASSIVE"
         return True
