@@ -35,7 +35,7 @@ __all__ = [
 
 LOOKUPS = ("shops", "skus", "staff", "teams", "assignments", "sku_costs")
 # Where a row came from, not what it says: a re-sync may change these without changing a KPI.
-_PROVENANCE = {"tenant_id", "connection_id", "source_stream", "source_key", "ingested_at"}
+_PROVENANCE = {"tenant_id", "connection_id", "raw_record_id", "ingested_at"}
 
 
 def _content(table: sa.Table) -> list[sa.Column[Any]]:

@@ -36,7 +36,7 @@ STANDARD_FACTS = ("orders", "order_items", "refunds", "ad_performance", "invento
 """Standard fact tables a sink may also receive (``--tables orders,…``), for sinks that can hold them."""
 
 # Columns a sink never receives: the tenant is the sink's own, lineage is the hub's business.
-HIDDEN = frozenset({"tenant_id", "connection_id", "source_stream", "source_key"})
+HIDDEN = frozenset({"tenant_id", "connection_id", "raw_record_id"})
 
 # The column whose time moves whenever the hub writes a row (an order's own updated_at is the
 # platform's, so ingested_at comes first); tables without one are

@@ -206,12 +206,13 @@ def _standard_table(record: type[StandardRecord]) -> Table:
         columns.append(Column(name, sql_type, primary_key=in_key, nullable=nullable and not in_key))
     columns += [
         Column("connection_id", Id, nullable=True, comment="lineage: the connection that wrote the row"),
-        Column("source_stream", String(64), nullable=True, comment="lineage: the stream it came from"),
-        Column("source_key", String(255), nullable=True, comment="lineage: the raw record it came from"),
+        Column("raw_record_id", Id, nullable=True, comment="lineage: the raw_records row it came from"),
         Column("ingested_at", UtcDateTime(), nullable=False),
     ]
     # Finds the rows a raw record derived, to replace them when it arrives again or is remapped.
-    lineage = Index(None, "connection_id", "source_stream", "source_key")
+    # By the raw record's id, not its text key: a new record's id is the next one, so a large
+    # first load appends to this index where random text keys rewrote a page of it per row.
+    lineage = Index(None, "raw_record_id")
     return Table(record.table, metadata, *columns, lineage)
 
 

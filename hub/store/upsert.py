@@ -125,6 +125,7 @@ class _BulkPlan:
                 processor = kind.dialect_impl(dialect).bind_processor(dialect)  # as execute()
             if processor is not None:
                 processors[index] = processor
+        self.processors = processors
         self.values = _tuples_function(self.order, processors)
 
     def send(self, conn: Connection, values: list[tuple[Any, ...]]) -> None:
@@ -198,6 +199,18 @@ class PreparedUpsert:
 
     def __init__(self, plan: _BulkPlan, table: Table, values: list[tuple[Any, ...]]) -> None:
         self.plan, self.table, self.values = plan, table, values
+
+    def with_column(self, column: str, values: Sequence[Any]) -> PreparedUpsert:
+        """The same rows with ``column`` set to ``values`` (one per row, in order): for a value
+        known only when the rows are sent, such as the id of a row inserted just before."""
+        index = self.plan.order.index(column)
+        processor = self.plan.processors.get(index)
+        if processor is not None:
+            values = [None if value is None else processor(value) for value in values]
+        rows = [
+            (*row[:index], value, *row[index + 1 :]) for row, value in zip(self.values, values, strict=True)
+        ]
+        return PreparedUpsert(self.plan, self.table, rows)
 
     def run(self, conn: Connection) -> int:
         """Send the rows in ``conn``'s transaction; return how many."""

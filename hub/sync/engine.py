@@ -603,12 +603,11 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
         with store.begin() as conn:
             streams = source.streams()
             mappings = {stream.name: effective_mapping(conn, info.id, stream)[1] for stream in streams}
+            derived_from = select(raw_records.c.id).where(
+                raw_records.c.connection_id == info.id, raw_records.c.stream.in_(list(mappings))
+            )
             for target in standard_tables.values():
-                conn.execute(
-                    delete(target).where(
-                        target.c.connection_id == info.id, target.c.source_stream.in_(list(mappings))
-                    )
-                )
+                conn.execute(delete(target).where(target.c.raw_record_id.in_(derived_from)))
             regressions = 0
             for stream in streams:
                 # Raw records keep their partition key; its defaults apply as they did at sync.
@@ -683,7 +682,7 @@ def _remap_stream(
                     update(raw_records).where(raw_records.c.id == row.id).values(error=derived.error)
                 )
         # The stream's old rows are already gone, so there is nothing to replace.
-        page.written = batch.write(conn, (), landed_before=()).total()
+        page.written = batch.write(conn, (), [row.id for row in rows], replaced=()).total()
         page.latest = batch.latest
         result.add(stream, page)
         last_id = rows[-1].id

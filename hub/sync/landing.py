@@ -204,52 +204,50 @@ class Landing:
     def write(self, conn: Connection) -> list[PageResult]:
         """Store the raw records and replace the rows they derive; each page's counts."""
         # Only records landed before can have derived rows to replace.
-        landed_before = _landed_keys(conn, self.connection_id, self.stream, self.keys)
+        landed_before = _raw_ids(conn, self.connection_id, self.stream, self.keys)
         if self.raw_upsert is not None:
             self.raw_upsert.run(conn)
         else:
             bulk_upsert(conn, raw_records, self.raws, key=_RAW_KEY)
-        written = self.batch.write(conn, self.tables, landed_before)
+        # The new records' ids, which their rows' lineage names: read back, since an upsert
+        # does not say them on every database (a look-up of pages the insert just touched).
+        ids = landed_before | _raw_ids(
+            conn, self.connection_id, self.stream, [k for k in self.keys if k not in landed_before]
+        )
+        written = self.batch.write(conn, self.tables, [ids[k] for k in self.keys], landed_before.values())
         for origin, result in enumerate(self.results):
             result.written = written[origin]
             result.latest = self.batch.latest_of.get(origin)
         return self.results
 
 
-def _landed_keys(conn: Connection, connection_id: int, stream: str, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the connection's stream has raw records for already."""
+def _raw_ids(conn: Connection, connection_id: int, stream: str, keys: list[str]) -> dict[str, int]:
+    """The ids of the raw records the connection's stream has stored of ``keys``, by key."""
+    found: dict[str, int] = {}
+    if not keys:
+        return found
+    columns = (raw_records.c.record_key, raw_records.c.id)
+    of_stream = (raw_records.c.connection_id == connection_id, raw_records.c.stream == stream)
     if conn.dialect.name == "postgresql":  # one array: the same text for every batch, prepared once
-        return set(
-            conn.execute(
-                select(raw_records.c.record_key).where(
-                    raw_records.c.connection_id == connection_id,
-                    raw_records.c.stream == stream,
-                    raw_records.c.record_key == any_(bindparam("keys", keys, type_=ARRAY(String))),
-                )
-            ).scalars()
-        )
-    found: set[str] = set()
+        listed = raw_records.c.record_key == any_(bindparam("keys", keys, type_=ARRAY(String)))
+        found.update((key, id_) for key, id_ in conn.execute(select(*columns).where(*of_stream, listed)))
+        return found
     for start in range(0, len(keys), _KEY_BATCH):
-        found.update(
-            conn.execute(
-                select(raw_records.c.record_key).where(
-                    raw_records.c.connection_id == connection_id,
-                    raw_records.c.stream == stream,
-                    raw_records.c.record_key.in_(keys[start : start + _KEY_BATCH]),
-                )
-            ).scalars()
-        )
+        listed = raw_records.c.record_key.in_(keys[start : start + _KEY_BATCH])
+        found.update((key, id_) for key, id_ in conn.execute(select(*columns).where(*of_stream, listed)))
     return found
 
 
 class RowBatch:
     """Standard rows derived from a batch of raw records, with their lineage.
 
-    Each row carries the connection, stream and raw record key it came from; ``write``
-    deletes what the batch's raw records derived before, then upserts the new rows, meeting
-    other connections' rows of the same order as ``precedence`` says (``mapping`` gives the
-    merge rules and which fields are mapped). ``origin`` tells the pages of a batch apart, so
-    each can be given its own counts.
+    Each row carries the connection and the id of the raw record it came from; a record
+    stored for the first time has its id only once it is written, so ``add`` leaves
+    ``raw_record_id`` empty and ``write`` is given the ids. ``write`` deletes what the batch's
+    raw records derived before, then upserts the new rows, meeting other connections' rows of
+    the same order as ``precedence`` says (``mapping`` gives the merge rules and which fields
+    are mapped). ``origin`` tells the pages of a batch apart, so each can be given its own
+    counts.
     """
 
     def __init__(
@@ -270,6 +268,8 @@ class RowBatch:
         self.keys: list[str] = []
         self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.origins: dict[str, dict[tuple[Any, ...], int]] = {}
+        self.sources: dict[str, dict[tuple[Any, ...], int]] = {}
+        """Each row's raw record, as its index in ``keys``; in the same order as ``rows``."""
         self.latest_of: dict[int, dt.datetime] = {}
         self.prepared: dict[str, PreparedUpsert | None] = {}
 
@@ -280,12 +280,12 @@ class RowBatch:
 
     def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]], origin: int = 0) -> None:
         """Add the rows one raw record derived (``derive``'s, which this batch takes over)."""
+        source = len(self.keys)
         self.keys.append(source_key)
         lineage = {
             "tenant_id": self.tenant_id,
             "connection_id": self.connection_id,
-            "source_stream": self.stream,
-            "source_key": source_key,
+            "raw_record_id": None,  # known when written
             "ingested_at": self.now,
         }
         for table, row in rows:
@@ -293,6 +293,7 @@ class RowBatch:
             key = _table_plan(table)[0](row)
             self.rows.setdefault(table, {})[key] = row
             self.origins.setdefault(table, {})[key] = origin
+            self.sources.setdefault(table, {})[key] = source
             latest = _latest_time(table, row)
             if latest and (origin not in self.latest_of or latest > self.latest_of[origin]):
                 self.latest_of[origin] = latest
@@ -306,41 +307,45 @@ class RowBatch:
         }
 
     def write(
-        self, conn: Connection, replaced_tables: Iterable[str], landed_before: Collection[str] | None = None
+        self,
+        conn: Connection,
+        replaced_tables: Iterable[str],
+        ids: Sequence[int],
+        replaced: Collection[int] | None = None,
     ) -> Counter[int]:
         """Replace the rows these raw records derived in ``replaced_tables``; return the rows
         written by origin.
 
-        ``landed_before`` (when known) names the records that were stored before this batch:
-        only those can have derived rows, so only their rows are looked for and deleted.
+        ``ids`` are the raw records' ids, in the order of ``keys``. ``replaced`` (when known)
+        names those of the records stored before this batch: only they can have derived rows,
+        so only their rows are looked for and deleted.
         """
+        for table, rows in self.rows.items():
+            for key, source in self.sources[table].items():
+                rows[key]["raw_record_id"] = ids[source]
         writers = {table: self._merge_writer(conn, table) for table in self.rows}
         # Read before this batch's old rows go: a row re-sent keeps what others merged into it.
         existing = existing_rows(
             conn, self.tenant_id, {t: w for t, w in writers.items() if w.applies}, self.rows
         )
-        keys = self.keys if landed_before is None else [k for k in self.keys if k in landed_before]
-        for table in sorted(set(replaced_tables) | set(self.rows)) if keys else ():
+        old = list(ids if replaced is None else replaced)
+        for table in sorted(set(replaced_tables) | set(self.rows)) if old else ():
             target = standard_tables[table]
-            for start in range(0, len(keys), _KEY_BATCH):
-                conn.execute(
-                    delete(target).where(
-                        target.c.connection_id == self.connection_id,
-                        target.c.source_stream == self.stream,
-                        target.c.source_key.in_(keys[start : start + _KEY_BATCH]),
-                    )
-                )
+            for start in range(0, len(old), _KEY_BATCH):
+                listed = old[start : start + _KEY_BATCH]
+                conn.execute(delete(target).where(target.c.raw_record_id.in_(listed)))
         written: Counter[int] = Counter()
         for table, rows in self.rows.items():
             prepared = self.prepared.get(table)
-            if existing.get(table):
+            if existing.get(table):  # converted before the merge: the merged rows are converted
                 values = writers[table].resolve(rows, existing[table])
-                prepared = None  # converted before the merge: convert the merged rows
+                bulk_upsert(conn, standard_tables[table], values)
+            elif prepared is not None:  # converted before the ids were known: they are added
+                values = list(rows.values())
+                sources = self.sources[table].values()
+                prepared.with_column("raw_record_id", [ids[source] for source in sources]).run(conn)
             else:  # nothing stored to meet: the rows go as given, as ``resolve`` would leave them
                 values = list(rows.values())
-            if prepared is not None:
-                prepared.run(conn)
-            else:
                 bulk_upsert(conn, standard_tables[table], values)
             origins = self.origins[table]
             if len(values) == len(rows):  # every row written, as given or merged

@@ -43,7 +43,7 @@ from ..mapping.compiled import MergeRule
 __all__ = ["ORDER_GROUP", "MergeWriter", "existing_rows", "group_columns"]
 
 ORDER_GROUP = ("platform", "shop_id", "order_id")
-LINEAGE = frozenset(("tenant_id", "connection_id", "source_stream", "source_key", "ingested_at"))
+LINEAGE = frozenset(("tenant_id", "connection_id", "raw_record_id", "ingested_at"))
 _CHUNK = 400
 _BRANCHES = 8
 """Selects of at most ``_CHUNK`` values united in one statement: within every database's parameter limit."""

@@ -32,10 +32,23 @@ GROUPS = [
 
 
 def _snapshot(hub):
-    lineage_free = {"ingested_at"}
+    """The rows, each naming the raw record it came from by its connection and key (ids depend
+    on the order records were first stored in), and the raw records."""
+    with hub.ready_store.begin() as conn:
+        sources = {
+            row.id: (row.connection_id, row.record_key)
+            for row in conn.execute(
+                raw_records.select().with_only_columns(
+                    raw_records.c.id, raw_records.c.connection_id, raw_records.c.record_key
+                )
+            )
+        }
     tables = {
         name: {
-            key: {c: v for c, v in row.items() if c not in lineage_free}
+            key: {
+                **{c: v for c, v in row.items() if c not in ("ingested_at", "raw_record_id")},
+                "source": sources[row["raw_record_id"]],
+            }
             for key, row in stored(hub, name).items()
         }
         for name in ("orders", "order_items")
@@ -83,3 +96,7 @@ def test_pages_landed_together_equal_pages_landed_one_by_one(connect, hub, defer
     assert orders[("fakeshop", "S1", "O1")]["gross_amount"] == 12
     assert sorted(k[3] for k in tables["order_items"] if k[2] in ("O1", "O3")) == ["d", "f"]
     assert orders[("fakeshop", "S1", "O9")]["connection_id"] == (other.id if defer else mine.id)
+    # Each row names the raw record it was derived from: its writer's record of that order.
+    for name in ("orders", "order_items"):
+        for key, row in tables[name].items():
+            assert row["source"] == (row["connection_id"], f'["{key[2]}"]'), (name, key)

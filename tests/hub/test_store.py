@@ -140,3 +140,89 @@ def test_bulk_upsert_stores_what_upsert_stores(store):
     assert results[0] == results[1]
     assert len(results[0]) == 10 and results[0]["o1"]["site"] == "tab\there"
     assert results[0]["o2"]["gross_amount"] == Decimal("20.0002") and results[0]["o5"]["gross_amount"] == 15
+
+
+def test_lineage_moves_to_the_raw_record_id_and_back(database_url):
+    """Migration 0010 points each standard row at its raw record by id, found by the
+    (connection, stream, key) the row named before; its downgrade names them again."""
+    from alembic import command
+
+    from hub.store.database import _alembic_config
+
+    store = open_store(database_url)
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            command.upgrade(_alembic_config(conn), "0009")
+        with store.engine.begin() as conn:
+            old = sa.MetaData()
+            old.reflect(conn, only=("tenants", "connections", "raw_records", "fx_rates"))
+            conn.execute(old.tables["tenants"].insert(), {"id": 1, "name": "t", "created_at": at})
+            conn.execute(
+                old.tables["connections"].insert(),
+                {"id": 1, "tenant_id": 1, "name": "shop", "plugin": "fake", "options": "{}"}
+                | {"created_at": at, "updated_at": at},
+            )
+            conn.execute(
+                old.tables["raw_records"].insert(),
+                [
+                    {
+                        "id": raw_id,
+                        "connection_id": 1,
+                        "stream": stream,
+                        "partition_key": "",
+                        "record_key": key,
+                    }
+                    | {"data": "{}", "fetched_at": at}
+                    for raw_id, stream, key in (
+                        (5, "orders", "O1"),
+                        (6, "returns", "O1"),
+                        (7, "orders", "O2"),
+                    )
+                ],
+            )
+            # EUR's rate came from the orders stream's O1, not the returns stream's; JPY's has no source.
+            conn.execute(
+                old.tables["fx_rates"].insert(),
+                [
+                    {
+                        "tenant_id": 1,
+                        "date": dt.date(2026, 1, 1),
+                        "currency": currency,
+                        "base_currency": "USD",
+                    }
+                    | {
+                        "rate": 1,
+                        "connection_id": 1,
+                        "source_stream": stream,
+                        "source_key": key,
+                        "ingested_at": at,
+                    }
+                    for currency, stream, key in (
+                        ("EUR", "orders", "O1"),
+                        ("GBP", "orders", "O2"),
+                        ("JPY", None, None),
+                    )
+                ],
+            )
+        store.migrate()
+        fx = metadata.tables["fx_rates"]
+        with store.engine.connect() as conn:
+            lineage = dict(conn.execute(sa.select(fx.c.currency, fx.c.raw_record_id)).tuples().all())
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("fx_rates")}
+        assert lineage == {"EUR": 5, "GBP": 7, "JPY": None}
+        assert "source_key" not in columns and "source_stream" not in columns
+
+        with store.engine.connect() as conn, conn.begin():
+            command.downgrade(_alembic_config(conn), "0009")
+        with store.engine.connect() as conn:
+            back = conn.execute(
+                sa.text("SELECT currency, source_stream, source_key FROM fx_rates ORDER BY currency")
+            )
+            assert [tuple(row) for row in back] == [
+                ("EUR", "orders", "O1"),
+                ("GBP", "orders", "O2"),
+                ("JPY", None, None),
+            ]
+    finally:
+        store.dispose()

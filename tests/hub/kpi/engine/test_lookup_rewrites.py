@@ -49,7 +49,7 @@ def _resync_unchanged(store, tenant_id, at):
             conn.execute(
                 table.update()
                 .where(table.c.tenant_id == tenant_id)
-                .values(ingested_at=at, source_key="relisted", connection_id=None)
+                .values(ingested_at=at, raw_record_id=None, connection_id=None)
             )
 
 
