@@ -236,7 +236,7 @@ class _Growth:
 
     A table created or emptied shortly before a large sync has statistics (if any) from when
     it was nearly empty, and autovacuum analyses it only now and then. On those statistics
-    the planner reads the lineage and precedence look-ups (``source_key IN (...)``,
+    the planner reads the lineage and precedence look-ups (``raw_record_id IN (...)``,
     ``order_id IN (...)``) by scanning every row of the connection, so each page costs more
     than the one before. Each table is analysed (in the writing transaction, which
     PostgreSQL allows) once this process has written ``_ANALYZE_FROM`` rows into it and again

@@ -669,9 +669,7 @@ def _remap_stream(
         if not rows:
             return regressions
         page = PageResult(read=len(rows))
-        batch = RowBatch(
-            tenant_id=info.tenant_id, connection_id=info.id, stream=stream, now=_now(), mapping=mapping
-        )
+        batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, now=_now(), mapping=mapping)
         for row in rows:
             derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]), check)
             batch.add(row.record_key, [] if derived.error else derived.rows)

@@ -174,9 +174,7 @@ class Landing:
                 key, key_problem = record_key(primary_key, raw)
                 latest_copy[key] = (origin, key_problem, raw)
         self.keys = list(latest_copy)
-        self.batch = RowBatch(
-            tenant_id=tenant_id, connection_id=connection_id, stream=stream, now=now, mapping=mapping
-        )
+        self.batch = RowBatch(tenant_id=tenant_id, connection_id=connection_id, now=now, mapping=mapping)
         self.raws = []
         for key, (origin, key_problem, raw) in latest_copy.items():
             page = pages[origin]
@@ -255,7 +253,6 @@ class RowBatch:
         *,
         tenant_id: int,
         connection_id: int,
-        stream: str,
         now: dt.datetime,
         mapping: CompiledMapping | None = None,
     ) -> None:
@@ -263,7 +260,6 @@ class RowBatch:
         self.mapped = mapping.mapped if mapping is not None else {}
         self.tenant_id = tenant_id
         self.connection_id = connection_id
-        self.stream = stream
         self.now = now
         self.keys: list[str] = []
         self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
