@@ -212,7 +212,14 @@ class Landing:
         ids = landed_before | _raw_ids(
             conn, self.connection_id, self.stream, [k for k in self.keys if k not in landed_before]
         )
-        written = self.batch.write(conn, self.tables, [ids[k] for k in self.keys], landed_before.values())
+        replaced = set(landed_before.values())
+        for key in [k for k in self.keys if k not in ids]:
+            # A key the database holds as another one (a case-insensitive collation on MariaDB:
+            # "o1" is "O1"): the upsert went to that record, so the rows name it, and what it
+            # derived before goes.
+            ids[key] = _raw_id_as_stored(conn, self.connection_id, self.stream, key)
+            replaced.add(ids[key])
+        written = self.batch.write(conn, self.tables, [ids[k] for k in self.keys], replaced)
         for origin, result in enumerate(self.results):
             result.written = written[origin]
             result.latest = self.batch.latest_of.get(origin)
@@ -234,6 +241,16 @@ def _raw_ids(conn: Connection, connection_id: int, stream: str, keys: list[str])
         listed = raw_records.c.record_key.in_(keys[start : start + _KEY_BATCH])
         found.update((key, id_) for key, id_ in conn.execute(select(*columns).where(*of_stream, listed)))
     return found
+
+
+def _raw_id_as_stored(conn: Connection, connection_id: int, stream: str, key: str) -> int:
+    """The id of the raw record the database finds equal to ``key``, whatever its spelling."""
+    found = select(raw_records.c.id).where(
+        raw_records.c.connection_id == connection_id,
+        raw_records.c.stream == stream,
+        raw_records.c.record_key == key,
+    )
+    return int(conn.execute(found).scalar_one())
 
 
 class RowBatch:
