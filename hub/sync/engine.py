@@ -672,7 +672,7 @@ def _remap_stream(
         batch = RowBatch(tenant_id=info.tenant_id, connection_id=info.id, now=_now(), mapping=mapping)
         for row in rows:
             derived = derive(mapping, row.data, defaults.get(row.partition_key, defaults[None]), check)
-            batch.add(row.record_key, [] if derived.error else derived.rows)
+            batch.add([] if derived.error else derived.rows)
             page.rejected += bool(derived.error)
             regressions += bool(derived.error and row.error is None)
             if derived.error != row.error:

@@ -192,7 +192,7 @@ class Landing:
                     "error": error,
                 }
             )
-            self.batch.add(key, [] if error else derived.rows, origin)
+            self.batch.add([] if error else derived.rows, origin)
             self.results[origin].rejected += bool(error)
         self.raw_upsert = None
         if dialect is not None:
@@ -278,11 +278,12 @@ class RowBatch:
         self.tenant_id = tenant_id
         self.connection_id = connection_id
         self.now = now
-        self.keys: list[str] = []
+        self.records = 0
+        """Raw records added so far."""
         self.rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
         self.origins: dict[str, dict[tuple[Any, ...], int]] = {}
         self.sources: dict[str, dict[tuple[Any, ...], int]] = {}
-        """Each row's raw record, as its index in ``keys``; in the same order as ``rows``."""
+        """Each row's raw record, as the order it was added in; in the same order as ``rows``."""
         self.latest_of: dict[int, dt.datetime] = {}
         self.prepared: dict[str, PreparedUpsert | None] = {}
 
@@ -291,10 +292,10 @@ class RowBatch:
         """The latest event time of the batch's rows."""
         return max(self.latest_of.values(), default=None)
 
-    def add(self, source_key: str, rows: list[tuple[str, dict[str, Any]]], origin: int = 0) -> None:
-        """Add the rows one raw record derived (``derive``'s, which this batch takes over)."""
-        source = len(self.keys)
-        self.keys.append(source_key)
+    def add(self, rows: list[tuple[str, dict[str, Any]]], origin: int = 0) -> None:
+        """Add the rows the next raw record derived (``derive``'s, which this batch takes over)."""
+        source = self.records
+        self.records += 1
         lineage = {
             "tenant_id": self.tenant_id,
             "connection_id": self.connection_id,
@@ -329,7 +330,7 @@ class RowBatch:
         """Replace the rows these raw records derived in ``replaced_tables``; return the rows
         written by origin.
 
-        ``ids`` are the raw records' ids, in the order of ``keys``. ``replaced`` (when known)
+        ``ids`` are the raw records' ids, in the order they were added. ``replaced`` (when known)
         names those of the records stored before this batch: only they can have derived rows,
         so only their rows are looked for and deleted.
         """
