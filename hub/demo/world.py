@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sdk.records import Assignment, FxRate, Review, Staff, StandardRecord, Team
 from sdk.simulator import SellerWorld
@@ -124,9 +125,10 @@ def _organisation(shops: list[ShopSpec], start: dt.date) -> tuple[list[Team], li
 
 
 def _reviews(world: SellerWorld, seed: int) -> list[Review]:
-    """About one delivered order in six gets a review a few days after delivery."""
+    """About one delivered order in six gets a review a few days after delivery, and one shop
+    has a bad spell at the end (``_bad_spell``)."""
     rng = random.Random(f"demo-reviews:{seed}")
-    reviews = []
+    reviews: list[Review] = []
     for order in world.orders():
         if order.delivered_at is None or rng.random() >= 1 / 6:
             continue
@@ -144,7 +146,43 @@ def _reviews(world: SellerWorld, seed: int) -> list[Review]:
                 created_at=created,
             )
         )
-    return reviews
+    return reviews + _bad_spell(world, reviews)
+
+
+BAD_SPELL_SHOP = ("amazon", "JP")
+"""The shop whose latest month the demo's alert rule catches: the easternmost site (UTC+9, no
+daylight saving), so its local month at any instant is the latest of every shop's."""
+
+
+def _bad_spell(world: SellerWorld, reviews: list[Review]) -> list[Review]:
+    """One-star reviews that put the bad-spell shop's latest month above 50 % negative.
+
+    The demo's alert rule (negative reviews over 20 % of a shop's month, for the latest month
+    any shop has) must fire on whatever day the demo runs. Random reviews do that only on some
+    days, so the demo plants its breach: as many one-star reviews as the shop has reviews in
+    that month, plus one, all at the moment of the world's newest review. That moment's local
+    month in the easternmost time zone is the newest month any shop has reviews in.
+    """
+    platform, site = BAD_SPELL_SHOP
+    shop = next(s for s in world.shops if s.platform == platform and s.site == site)
+    zone = ZoneInfo(shop.timezone)
+    moment = max((r.created_at for r in reviews), default=world.as_of - dt.timedelta(hours=1))
+    month = moment.astimezone(zone).date().replace(day=1)
+    in_month = sum(
+        1
+        for r in reviews
+        if r.shop_id == shop.shop_id and r.created_at.astimezone(zone).date().replace(day=1) == month
+    )
+    return [
+        Review(
+            platform=shop.platform,
+            shop_id=shop.shop_id,
+            review_id=f"R-spell-{n}",
+            rating=1,
+            created_at=moment,
+        )
+        for n in range(in_month + 1)
+    ]
 
 
 def build_seller(seed: int, *, size: Size = FULL, today: dt.date | None = None) -> DemoSeller:
