@@ -216,6 +216,7 @@ def read_via_hub(sim: AmazonSimulator, conns: list[Connection]) -> Run:
             database_url=f"sqlite:///{Path(tmp) / 'kpihub.db'}",
             master_key_file=key_file,
             load_plugins="amazon",
+            egress_allow="loopback,*.simulator",  # the simulator answers in-process
         )
         ctx = HubContext(settings)
         try:
@@ -230,10 +231,14 @@ def read_via_hub(sim: AmazonSimulator, conns: list[Connection]) -> Run:
                     plugin="amazon",
                     options=c.options,
                     credentials=c.credentials,
+                    egress=ctx.egress,
                 )
             infos = [get_connection(store, c.name) for c in conns]
             sources = [
-                open_source(store, ctx.vault, ctx.registry, info, transport=sim.transport()) for info in infos
+                open_source(
+                    store, ctx.vault, ctx.registry, info, transport=sim.transport(), egress=ctx.egress
+                )
+                for info in infos
             ]
 
             async def run() -> list[Any]:

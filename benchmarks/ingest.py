@@ -246,6 +246,7 @@ def kpihub_run(url: str, path: str, pages: list[Page], workdir: str) -> dict[str
     create_key_file(key)
     os.environ["KPIHUB_DATABASE_URL"] = url
     os.environ["KPIHUB_MASTER_KEY_FILE"] = str(key)
+    os.environ["KPIHUB_EGRESS_ALLOW"] = "loopback,*.simulator"  # the simulator answers in-process
     hub = HubContext(Settings())
     hub.store.migrate()
     hub.__dict__["registry"] = load_plugins(entry_points=[], extra=[("tiktok", tiktok)])
@@ -264,11 +265,14 @@ def kpihub_run(url: str, path: str, pages: list[Page], workdir: str) -> dict[str
             "app_secret": creds["app_secret"],
             "refresh_token": seller["refresh_token"],
         },
+        egress=hub.egress,
     )
     info = get_connection(hub.ready_store, "bench")
 
     async def run() -> Any:
-        source = open_source(hub.ready_store, hub.vault, hub.registry, info, transport=sim.transport())
+        source = open_source(
+            hub.ready_store, hub.vault, hub.registry, info, transport=sim.transport(), egress=hub.egress
+        )
         return await sync_connection(hub.ready_store, info, source)
 
     began = time.perf_counter()

@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _sync(ctx: HubContext, name: str, transport: object) -> None:
     store = ctx.ready_store
     info = get_connection(store, name)
-    source = open_source(store, ctx.vault, ctx.registry, info, transport=transport)  # type: ignore[arg-type]
+    source = open_source(store, ctx.vault, ctx.registry, info, transport=transport, egress=ctx.egress)  # type: ignore[arg-type]
     result = asyncio.run(sync_connection(store, info, source))
     if result.status != "succeeded":
         raise RuntimeError(f"{name}: sync {result.status}: {result.errors[:1]}")
@@ -62,7 +62,7 @@ def _sync(ctx: HubContext, name: str, transport: object) -> None:
 def _remap_seconds(ctx: HubContext) -> float:
     store = ctx.ready_store
     info = get_connection(store, "mabang")
-    source = open_source(store, ctx.vault, ctx.registry, info)
+    source = open_source(store, ctx.vault, ctx.registry, info, egress=ctx.egress)
     start = time.perf_counter()
     result = remap_connection(store, info, source)
     seconds = time.perf_counter() - start
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=f"sqlite:///{Path(tmp) / 'kpihub.db'}",
             master_key_file=key_file,
             load_plugins="erp_mabang,amazon",
+            egress_allow="loopback,*.simulator",  # the simulators answer in-process
         )
         ctx = HubContext(settings)
         try:
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     "requests_per_second": 15,
                 },
                 credentials={"app_key": creds["app_key"], "app_secret": creds["app_secret"]},
+                egress=ctx.egress,
             )
             if args.marketplace:
                 _add_amazon(ctx, world, start)
@@ -171,6 +173,7 @@ def _add_amazon(ctx: HubContext, world: SellerWorld, start: dt.date) -> None:
                 "lwa_client_secret": creds["lwa_client_secret"],
                 "refresh_token": seller["refresh_token"],
             },
+            egress=ctx.egress,
         )
         _sync(ctx, name, sim.transport())
 

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, select, update
 
 from sdk import ConfigError, CredentialError, CredentialSpec, NotFound, Source, SourceContext
 
+from .destinations import Egress, changed_destinations, check_fields, place_fields, plugin_hosts
+from .egress import EgressGuard, SyncEgressGuard
 from .errors import describe_validation
 from .plugins import Registry
 from .store import Store, inserted_id
@@ -25,7 +27,9 @@ __all__ = [
     "ensure_tenant",
     "get_connection",
     "list_connections",
+    "merge_credentials",
     "open_source",
+    "operator_egress",
     "set_connection_status",
     "update_connection",
     "validate_model",
@@ -96,15 +100,36 @@ def validate_model(model: type[M], values: Any, what: str) -> M:
         raise ConfigError(f"invalid {what}: {problems}") from None
 
 
+def operator_egress(egress: Egress | None) -> Egress:
+    """``egress``, or the operator's rules as the environment sets them now."""
+    if egress is not None:
+        return egress
+    from .context import load_settings  # the context builds on this module
+
+    return Egress.from_settings(load_settings())
+
+
+def stored_credentials(vault: Vault, stored: str | None, *, owner: str) -> dict[str, Any]:
+    return vault.decrypt(stored, what=f"credentials of {owner}") if stored else {}
+
+
 def merge_credentials(
-    vault: Vault, stored: str | None, changes: Any, model: type[CredentialSpec], *, owner: str, what: str
+    vault: Vault,
+    stored: str | None,
+    changes: Any,
+    model: type[CredentialSpec],
+    *,
+    owner: str,
+    what: str,
+    replace: bool = False,
 ) -> str | None:
     """The stored credentials of ``owner`` with ``changes`` laid over them, validated by
     ``model`` and encrypted again (``None`` when no secret is left). Fields not named keep
-    their values, so a client can rotate one secret without resending the others."""
+    their values, so a client can rotate one secret without resending the others; with
+    ``replace`` nothing stored is kept (a destination changed: secrets never follow it)."""
     if not isinstance(changes, dict):
         raise ConfigError("credentials must be a mapping of field names to values")
-    current = vault.decrypt(stored, what=f"credentials of {owner}") if stored else {}
+    current = {} if replace else stored_credentials(vault, stored, owner=owner)
     merged = validate_model(model, {**current, **changes}, what)
     secrets = merged.revealed()
     return vault.encrypt(secrets) if secrets else None
@@ -121,10 +146,17 @@ def add_connection(
     credentials: Any,
     tenant: str = DEFAULT_TENANT,
     actor: str = "cli",
+    egress: Egress | None = None,
 ) -> ConnectionInfo:
-    """Validate and store a new connection, its credentials encrypted. Changes nothing on error."""
+    """Validate and store a new connection, its credentials encrypted. Changes nothing on error.
+
+    Options and credentials that decide where credentials go must pass the operator's egress
+    rules (``hub.destinations``)."""
     source_cls = registry.source(plugin)
+    egress = operator_egress(egress)
     valid_options = validate_model(source_cls.Options, options, f"options for plugin {plugin!r}")
+    owner = f"connection {name!r}"
+    check_fields(source_cls.Options, dict(valid_options), egress=egress, tenant=tenant, owner=owner)
     if credentials is None:
         required = [n for n, f in source_cls.Credentials.model_fields.items() if f.is_required()]
         if required:
@@ -136,6 +168,7 @@ def add_connection(
     valid_credentials = validate_model(
         source_cls.Credentials, credentials, f"credentials for plugin {plugin!r}"
     )
+    check_fields(source_cls.Credentials, dict(valid_credentials), egress=egress, tenant=tenant, owner=owner)
     secrets = valid_credentials.revealed()
     with store.begin() as conn:
         tenant_id = ensure_tenant(conn, tenant)
@@ -177,33 +210,53 @@ def update_connection(
     options: dict[str, Any] | None = None,
     credentials: dict[str, Any] | None = None,
     actor: str,
+    egress: Egress | None = None,
 ) -> ConnectionInfo:
     """Change a connection's options and/or credentials; changes nothing on error.
 
     Options replace the stored ones. Credentials are merged over the stored ones, so one
     rotated secret can be sent alone; the audit entry names the fields that changed, never
-    their values.
+    their values. A change of where credentials go (any ``Destination`` option) needs the
+    credentials again, in full, in the same change: stored secrets never follow a new
+    destination.
     """
     source_cls = registry.source(info.plugin)
+    egress = operator_egress(egress)
+    owner = f"connection {info.name!r}"
     values: dict[str, Any] = {}
     detail: dict[str, Any] = {}
+    moved: list[str] = []
     if options is not None:
         valid = validate_model(source_cls.Options, options, f"options for plugin {info.plugin!r}")
+        check_fields(source_cls.Options, dict(valid), egress=egress, tenant=info.tenant, owner=owner)
         values["options"] = valid.model_dump(mode="json")
+        moved = changed_destinations(source_cls.Options, info.options, values["options"])
         detail["before"], detail["after"] = {"options": info.options}, {"options": values["options"]}
+    if moved and credentials is None:
+        raise ConfigError(
+            f"changing {', '.join(moved)} of {owner} changes where its credentials are sent: send the "
+            "credentials again, every field, in the same change"
+        )
     if credentials is not None:
         with store.begin() as conn:
             stored = conn.execute(
                 select(connections.c.credentials).where(connections.c.id == info.id)
             ).scalar_one()
+        before = stored_credentials(vault, stored, owner=owner)
+        replace = bool(moved) or bool(
+            changed_destinations(source_cls.Credentials, before, {**before, **credentials})
+        )
         values["credentials"] = merge_credentials(
             vault,
             stored,
             credentials,
             source_cls.Credentials,
-            owner=f"connection {info.name!r}",
+            owner=owner,
             what=f"credentials for plugin {info.plugin!r}",
+            replace=replace,
         )
+        merged = vault.decrypt(values["credentials"], what=owner) if values["credentials"] else {}
+        check_fields(source_cls.Credentials, merged, egress=egress, tenant=info.tenant, owner=owner)
         detail["credential_fields_changed"] = sorted(credentials)
     if not values:
         return info
@@ -294,27 +347,41 @@ def open_source(
     info: ConnectionInfo,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    egress: Egress | None = None,
 ) -> Source:
     """An instance of the connection's source with its options and decrypted credentials.
 
-    The instance's ``save_credentials`` re-encrypts rotated credentials and commits them at
-    once, before the source goes on to use them.
+    Destinations are checked again under the operator's rules as they are now, paths are
+    placed in the tenant's areas, and every HTTP request the source sends passes an
+    ``EgressGuard`` (wrapping ``transport`` when a test or the demo gives one). The instance's
+    ``save_credentials`` re-encrypts rotated credentials and commits them at once, before the
+    source goes on to use them.
     """
     source_cls = registry.source(info.plugin)
-    options = validate_model(source_cls.Options, info.options, f"stored options of connection {info.name!r}")
+    egress = operator_egress(egress)
+    owner = f"connection {info.name!r}"
+    options = validate_model(source_cls.Options, info.options, f"stored options of {owner}")
+    options = source_cls.Options.model_validate(
+        place_fields(source_cls.Options, dict(options), egress=egress, tenant=info.tenant, owner=owner)
+    )
     with store.begin() as conn:
         ciphertext = conn.execute(
             select(connections.c.credentials).where(connections.c.id == info.id)
         ).scalar_one()
-    plain = vault.decrypt(ciphertext, what=f"credentials of connection {info.name!r}") if ciphertext else {}
-    credentials = validate_model(
-        source_cls.Credentials, plain, f"stored credentials of connection {info.name!r}"
-    )
+    plain = vault.decrypt(ciphertext, what=f"credentials of {owner}") if ciphertext else {}
+    credentials = validate_model(source_cls.Credentials, plain, f"stored credentials of {owner}")
+    check_fields(source_cls.Credentials, dict(credentials), egress=egress, tenant=info.tenant, owner=owner)
 
     async def save_credentials(updated: CredentialSpec) -> None:
         _save_credentials(store, vault, info.id, updated.revealed())
 
-    context = SourceContext(connection=info.name, save_credentials=save_credentials, transport=transport)
+    hosts = plugin_hosts(source_cls.Options)
+    context = SourceContext(
+        connection=info.name,
+        save_credentials=save_credentials,
+        transport=EgressGuard(hosts, egress.policy, inner=transport, owner=owner),
+        sync_transport=SyncEgressGuard(hosts, egress.policy, owner=owner),
+    )
     return source_cls(options, credentials, context)
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from sdk import ConfigError
 
+from .destinations import Egress
 from .errors import describe_validation
 from .plugins import Registry, load_plugins
 from .settings import Settings
@@ -46,6 +47,11 @@ class HubContext:
     @cached_property
     def registry(self) -> Registry:
         return load_plugins(load_plugins=self.settings.load_plugins)
+
+    @cached_property
+    def egress(self) -> Egress:
+        """The operator's rules for where plugins may send credentials and data."""
+        return Egress.from_settings(self.settings)
 
     @cached_property
     def vault(self) -> Vault:

@@ -12,7 +12,7 @@ __all__ = ["Settings"]
 
 
 class Settings(BaseSettings):
-    """Where the store is, where the master key is, which plugins load."""
+    """Where the store is, where the master key is, which plugins load, where plugins may reach."""
 
     model_config = SettingsConfigDict(env_prefix="KPIHUB_", extra="ignore")
 
@@ -34,3 +34,10 @@ class Settings(BaseSettings):
     """Worker processes a large sync lands pages in besides its own (0: only its own)."""
     sync_workers_after: int = Field(10_000, ge=0)
     """Records a sync run reads before it starts its worker processes: smaller runs never do."""
+    egress_allow: str | None = None
+    """Hosts and address ranges plugins may reach besides their platforms' official hosts:
+    comma-separated names (``*.corp.example``), ranges (``10.1.0.0/16``), ``loopback`` (local
+    simulators) or ``private``. Only the operator sets it; see docs/security.md."""
+    data_dir: Path = Path("kpihub-data")
+    """Where each tenant's upload and output areas are (``<data_dir>/<tenant>/uploads`` and
+    ``/outputs``): file sources read and file sinks write only there."""

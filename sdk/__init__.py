@@ -26,7 +26,15 @@ from .errors import (
 )
 from .hooks import PROJECT_NAME, hookimpl
 from .metrics import MetricDefinition, MetricProvider
-from .options import SECRET_NAME, CredentialSpec, PluginOptions, secret_field_names
+from .options import (
+    SECRET_NAME,
+    CredentialSpec,
+    Destination,
+    DestinationKind,
+    PluginOptions,
+    destination_fields,
+    secret_field_names,
+)
 from .records import (
     STANDARD_RECORDS,
     AdPerformance,
@@ -51,7 +59,7 @@ from .records import (
     UtcDatetime,
     standard_record,
 )
-from .sink import COLUMN_TYPES, Sink, TableBatch, TableSchema
+from .sink import COLUMN_TYPES, Sink, SinkContext, TableBatch, TableSchema
 from .source import Checkpoint, Partition, RawRecord, Source, SourceContext, Stream
 
 __version__ = "1.0.0"
@@ -72,6 +80,8 @@ __all__ = [
     "ConfigError",
     "CredentialError",
     "CredentialSpec",
+    "Destination",
+    "DestinationKind",
     "FxRate",
     "InventorySnapshot",
     "KpihubError",
@@ -97,6 +107,7 @@ __all__ = [
     "ShopDim",
     "ShopRecord",
     "Sink",
+    "SinkContext",
     "SkuCost",
     "SkuDim",
     "Source",
@@ -114,6 +125,7 @@ __all__ = [
     "UpstreamUnavailable",
     "UtcDatetime",
     "__version__",
+    "destination_fields",
     "hookimpl",
     "secret_field_names",
     "standard_record",

@@ -21,9 +21,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import httpx
+
 from .options import CredentialSpec, PluginOptions
 
-__all__ = ["COLUMN_TYPES", "Sink", "TableBatch", "TableSchema"]
+__all__ = ["COLUMN_TYPES", "Sink", "SinkContext", "TableBatch", "TableSchema"]
 
 COLUMN_TYPES = ("int", "float", "decimal", "bool", "datetime", "date", "str")
 """Type names a published column may have. ``datetime`` values are aware UTC datetimes,
@@ -90,6 +92,20 @@ class TableBatch:
             self.progress(rows)
 
 
+@dataclass
+class SinkContext:
+    """What the hub hands a sink besides its options and credentials.
+
+    ``transport`` (and ``sync_transport`` for libraries that need a synchronous client) carry
+    the sink's HTTP requests: the hub's guard of where they may go, in tests routed to a
+    simulator. Build every HTTP client on them.
+    """
+
+    sink: str = ""
+    transport: httpx.AsyncBaseTransport | None = None
+    sync_transport: httpx.BaseTransport | None = None
+
+
 class Sink(ABC):
     """A BI tool or database the hub pushes tables into."""
 
@@ -105,9 +121,12 @@ class Sink(ABC):
     class Credentials(CredentialSpec):
         """Credentials of a configured sink; subclasses list their fields."""
 
-    def __init__(self, options: Options, credentials: Credentials) -> None:
+    def __init__(
+        self, options: Options, credentials: Credentials, context: SinkContext | None = None
+    ) -> None:
         self.options = options
         self.credentials = credentials
+        self.context = context or SinkContext()
 
     async def prepare(self, schemas: Sequence[TableSchema]) -> None:
         """Create or evolve the target for ``schemas`` (additively), or refuse what cannot fit.

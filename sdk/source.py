@@ -68,7 +68,10 @@ class SourceContext:
     save_credentials: Callable[[CredentialSpec], Awaitable[None]] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = None
-    """An HTTP transport for the source's clients: tests and demos route them to a simulator."""
+    """The HTTP transport for the source's clients. The hub always sets one: it enforces where
+    requests may go (and routes them to a simulator in tests and demos). Build every client on it."""
+    sync_transport: httpx.BaseTransport | None = None
+    """The same for a library that needs a synchronous client."""
     since: dt.date | None = None
     """Set for ``kpihub sync --since DATE``: read from this date, whatever the saved state says."""
 

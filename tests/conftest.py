@@ -10,6 +10,7 @@ import fakeshop
 import hypothesis  # noqa: F401  (see below)
 import pytest
 import sqlalchemy as sa
+from hub_env import set_hub_env
 
 from hub.connections import add_connection, get_connection
 from hub.context import HubContext
@@ -80,13 +81,7 @@ def key_file(tmp_path):
 @pytest.fixture
 def hub_env(monkeypatch, tmp_path, database_url, key_file):
     """Environment for a hub on ``database_url`` with a master key, run from ``tmp_path``."""
-    for name in list(os.environ):
-        if name.startswith("KPIHUB_") and not name.startswith("KPIHUB_TEST_") and name != "KPIHUB_SPECS_DIR":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KPIHUB_DATABASE_URL", database_url)
-    monkeypatch.setenv("KPIHUB_MASTER_KEY_FILE", str(key_file))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return set_hub_env(monkeypatch, tmp_path, database_url, key_file)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ __all__ = [
     "authenticate",
     "create_api_key",
     "hash_key",
+    "role_within",
 ]
 
 KEY_PREFIX = "kph_"
@@ -86,6 +87,33 @@ class Scope(BaseModel):
             return False
         return not self.shops or shop_id in self.shops
 
+    def within(self, other: Scope) -> bool:
+        """Whether this scope reaches nothing ``other`` does not: each list ``other`` limits is
+        limited here too, to a subset of it."""
+        return all(
+            not bound or (bool(mine) and set(mine) <= set(bound))
+            for mine, bound in (
+                (self.shops, other.shops),
+                (self.platforms, other.platforms),
+                (self.categories, other.categories),
+            )
+        )
+
+    def narrowed_to(self, other: Scope) -> Scope:
+        """This scope cut down to ``other``: where ``other`` limits a list, the intersection
+        (or ``other``'s list where this one is unlimited)."""
+
+        def cut(mine: list[str], bound: list[str]) -> list[str]:
+            if not bound:
+                return list(mine)
+            return [x for x in mine if x in bound] if mine else list(bound)
+
+        return Scope(
+            shops=cut(self.shops, other.shops),
+            platforms=cut(self.platforms, other.platforms),
+            categories=cut(self.categories, other.categories),
+        )
+
     def allows_shops(self, platform: str | None, shop_ids: set[str]) -> bool:
         """Whether every shop of a connection is in scope; a connection with no known shop
         is visible only to an unlimited scope."""
@@ -114,6 +142,20 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+    def may_grant(self, role: Role, scope: Scope) -> str | None:
+        """Why this principal may not give someone ``role`` and ``scope``, or ``None``: a key
+        or user it creates gets at most its own permissions, within its own scope."""
+        if not role_within(role, self.role):
+            return f"a {self.role.value} key cannot grant the {role.value} role"
+        if not scope.within(self.scope):
+            return "the scope reaches shops, platforms or categories outside this key's own scope"
+        return None
+
+
+def role_within(role: Role, bound: Role) -> bool:
+    """Whether ``role`` can do nothing ``bound`` cannot."""
+    return ROLE_PERMISSIONS[role] <= ROLE_PERMISSIONS[bound]
 
 
 def hash_key(key: str) -> str:

@@ -14,6 +14,7 @@ from ..context import HubContext
 from ..scheduler import HubScheduler, Runner
 from .deps import reject_nul, reject_unknown_query
 from .errors import ErrorResponse, install_error_handlers
+from .limits import BodyLimit
 from .routes import ROUTERS
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -27,6 +28,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         401: "No or an unknown API key",
         403: "The key's role may not do this",
         404: "No such object for this tenant and scope",
+        413: "The request body is larger than the route accepts",
         422: "Invalid input: each field at fault with the reason",
     }.items()
 }
@@ -75,6 +77,7 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.transport = transport
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness and version")
     def health() -> Health:

@@ -12,6 +12,7 @@ all pass through here; none echoes the offending input, which may be a secret.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +31,9 @@ from sdk import (
     TransientError,
 )
 
-__all__ = ["ApiError", "ErrorBody", "ErrorResponse", "FieldProblem", "install_error_handlers"]
+from ..redaction import scrub
+
+__all__ = ["ApiError", "ErrorBody", "ErrorResponse", "FieldProblem", "conflict", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +90,12 @@ def render(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    # Whatever a message quotes (a plugin's error, a URL), credentials in it never go out.
     body = ErrorBody(
         status=status,
         code=code or CODES.get(status, "error"),
-        message=message,
-        fields=[FieldProblem(path=p, reason=r) for p, r in fields or []],
+        message=scrub(message),
+        fields=[FieldProblem(path=p, reason=scrub(r)) for p, r in fields or []],
     )
     return JSONResponse(ErrorResponse(error=body).model_dump(), status_code=status, headers=headers)
 
@@ -153,3 +157,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def conflict(description: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entry of a route that answers 409 when the state forbids the change."""
+    return {409: {"model": ErrorResponse, "description": description}}

@@ -13,6 +13,7 @@ from rich.markup import escape
 from sdk import ConfigError, CredentialError, KpihubError, MappingError, PluginError, StoreError
 
 from ..context import HubContext
+from ..redaction import scrub
 
 __all__ = ["EXIT_CODES", "TenantOption", "app", "console", "err_console", "guarded"]
 
@@ -56,7 +57,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except KpihubError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(scrub(str(exc)))}", highlight=False)
             raise typer.Exit(exit_code(exc)) from None
 
     return wrapper

@@ -15,6 +15,7 @@ from rich.table import Table
 from sdk import ConfigError
 
 from ..connections import add_connection, get_connection, list_connections, open_source
+from ..kpi.target_periods import check_day
 from ..sync import PageResult, RunResult, remap_connection, sync_connection
 from .app import TenantOption, app, console, err_console, guarded, hub_context
 from .files import read_structured
@@ -51,6 +52,7 @@ def connection_add(
             tenant=tenant,
             options=read_structured(options, "options"),
             credentials=read_structured(credentials, "credentials") if credentials else None,
+            egress=ctx.egress,
         )
     finally:
         ctx.close()
@@ -159,6 +161,8 @@ def sync(
         since_date = dt.date.fromisoformat(since) if since else None
     except ValueError:
         raise ConfigError(f"--since {since!r} is not a date; write it as YYYY-MM-DD") from None
+    if since_date is not None:
+        check_day(since_date, "--since")
     ctx = hub_context()
     try:
         store = ctx.ready_store
@@ -166,7 +170,7 @@ def sync(
             infos = [i for i in list_connections(store, tenant=tenant) if i.status == "active"]
         else:
             infos = [get_connection(store, name, tenant=tenant) for name in dict.fromkeys(names or [])]
-        sources = [open_source(store, ctx.vault, ctx.registry, info) for info in infos]
+        sources = [open_source(store, ctx.vault, ctx.registry, info, egress=ctx.egress) for info in infos]
 
         async def run_all() -> list[RunResult]:
             runs = (
@@ -202,7 +206,7 @@ def remap(
     ctx = hub_context()
     try:
         info = get_connection(ctx.ready_store, name, tenant=tenant)
-        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
         result = remap_connection(ctx.ready_store, info, source, force=force)
         asyncio.run(source.aclose())
     finally:

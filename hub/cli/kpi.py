@@ -13,7 +13,8 @@ from sdk import ConfigError
 
 from ..kpi import GRAINS, SCOPES, Catalogue, compute, query_kpis
 from ..kpi.after_compute import after_compute
-from .app import TenantOption, app, console, guarded, hub_context
+from ..kpi.target_periods import check_day
+from .app import TenantOption, app, console, err_console, guarded, hub_context
 
 __all__ = ["compute_command", "kpi", "kpi_show"]
 
@@ -50,6 +51,7 @@ def compute_command(
                 "targets": managed.targets,
                 "scorecard_rows": managed.scorecard_rows,
                 "alerts_raised": len(managed.alerts),
+                "skipped": managed.skipped,
             }
         console.print_json(json.dumps(out))
         return
@@ -65,15 +67,18 @@ def compute_command(
             f"{managed.targets} targets' attainment refreshed, {managed.scorecard_rows} scorecard rows "
             f"scored, {len(managed.alerts)} alerts raised"
         )
+        for reason in managed.skipped:
+            err_console.print(f"warning: {reason}", markup=False, highlight=False)
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2026-03-01") from None
+    return check_day(day, option)
 
 
 def _scope(value: str | None) -> tuple[str | None, str | None]:

@@ -15,7 +15,7 @@ from rich.table import Table
 from sdk import ConfigError
 
 from ..kpi.decompose import decompose, rollup_check
-from ..kpi.target_periods import period_label
+from ..kpi.target_periods import check_day, period_label
 from ..kpi.targets import list_targets, refresh_attainment, set_target
 from ..kpi.xlsx import export_xlsx, import_xlsx
 from .app import TenantOption, app, console, err_console, guarded, hub_context
@@ -168,6 +168,8 @@ def targets_show(
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise ConfigError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+    if day is not None:
+        check_day(day, "--as-of")
     ctx = hub_context()
     try:
         refresh_attainment(ctx.ready_store, tenant=tenant, as_of=day)

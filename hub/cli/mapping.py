@@ -39,7 +39,7 @@ def _stream(source: Source, name: str) -> Stream:
 
 def _open(ctx: HubContext, connection: str, tenant: str, stream: str) -> tuple[int, Stream]:
     info = get_connection(ctx.ready_store, connection, tenant=tenant)
-    source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+    source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
     return info.id, _stream(source, stream)
 
 
@@ -126,7 +126,7 @@ def mapping_preview(
     ctx = hub_context()
     try:
         info = get_connection(ctx.ready_store, connection, tenant=tenant)
-        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+        source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
         found = _stream(source, stream)
         with ctx.ready_store.begin() as conn:
             versions = history(conn, info.id, stream)

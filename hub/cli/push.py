@@ -57,6 +57,7 @@ def sink_add(
             options=read_structured(options, "options"),
             credentials=read_structured(credentials, "credentials") if credentials else None,
             tables=_table_list(tables),
+            egress=ctx.egress,
         )
     finally:
         ctx.close()
@@ -142,6 +143,7 @@ def push(
                     full=full,
                     tables=_table_list(tables),
                     progress=progress,
+                    egress=ctx.egress,
                 )
             )
     finally:

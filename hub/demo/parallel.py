@@ -42,7 +42,14 @@ def _push_one(workdir: str, name: str, tenant: str, full: bool, messages: Any) -
     try:
         pushed = asyncio.run(
             push_sink(
-                ctx.ready_store, ctx.vault, ctx.registry, name, tenant=tenant, full=full, progress=progress
+                ctx.ready_store,
+                ctx.vault,
+                ctx.registry,
+                name,
+                tenant=tenant,
+                full=full,
+                progress=progress,
+                egress=ctx.egress,
             )
         )
         messages.put(("done", name, pushed, round(time.perf_counter() - started, 2)))

@@ -139,9 +139,11 @@ def print_report(console: Console, result: DemoResult) -> None:
     console.print(f"[bold]demo finished[/] in {result.seconds:.1f} s, {escape(kind)}", highlight=False)
     steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.timings.items())
     console.print(f"  steps: {steps}", highlight=False)
+    # The demo hub's operator settings: its store and key, its tenant areas, its simulators.
     env = (
         f"export KPIHUB_DATABASE_URL=sqlite:///{result.workdir / 'kpihub.db'} "
-        f"KPIHUB_MASTER_KEY_FILE={result.workdir / 'master.key'}"
+        f"KPIHUB_MASTER_KEY_FILE={result.workdir / 'master.key'} "
+        f"KPIHUB_DATA_DIR={result.workdir} KPIHUB_EGRESS_ALLOW=loopback"
     )
     label = _quarter(result)
     console.print("next, try:", highlight=False)

@@ -53,6 +53,10 @@ TENANT = "default"
 BASE_CURRENCY = "CNY"
 """The seller is a Chinese team: KPIs are in yuan, converted at the daily rates."""
 FILES_CONNECTION = "seller-files"
+# Relative to the tenant's areas, as a seller would name them (hub.destinations places them).
+FILES_DIRECTORY = "seller-files"
+CLIENT_DB = "client.db"
+HYPER_FILE = "kpi.hyper"
 OVERRIDE = {
     "targets": {
         "orders": {
@@ -173,17 +177,27 @@ class Paths:
         return self.workdir / "master.key"
 
     @property
+    def uploads(self) -> Path:
+        """The demo tenant's upload area: the work directory is the demo hub's data directory."""
+        return self.workdir / TENANT / "uploads"
+
+    @property
+    def outputs(self) -> Path:
+        """The demo tenant's output area, where its SQLite and Tableau sinks write."""
+        return self.workdir / TENANT / "outputs"
+
+    @property
     def files(self) -> Path:
-        return self.workdir / "seller-files"
+        return self.uploads / FILES_DIRECTORY
 
     @property
     def client_db(self) -> Path:
-        return self.workdir / "client.db"
+        return self.outputs / CLIENT_DB
 
     @property
     def hyper(self) -> Path:
         """Every published table in one Hyper file (as ``Extract.<table>``)."""
-        return self.workdir / "kpi.hyper"
+        return self.outputs / HYPER_FILE
 
     @property
     def marker(self) -> Path:
@@ -200,13 +214,18 @@ class Paths:
 
 
 def settings_for(workdir: Path) -> Settings:
-    """The hub's settings for a demo work directory (its SQLite store and its master key)."""
+    """The hub's settings for a demo work directory (its SQLite store and its master key).
+
+    The demo is its hub's operator: it lets plugins reach its simulators on loopback, and
+    keeps the tenant's upload and output areas in the work directory."""
     paths = Paths(workdir.resolve())
     return Settings(
         database_url=f"sqlite:///{paths.database}",
         master_key_file=paths.key,
         master_key=None,
         load_plugins=None,
+        egress_allow="loopback",
+        data_dir=paths.workdir,
     )
 
 
@@ -328,7 +347,7 @@ def _remove_outputs(paths: Paths) -> None:
         paths.powerbi_snapshot,
     ):
         path.unlink(missing_ok=True)
-    for directory in (paths.files,):
+    for directory in (paths.workdir / TENANT,):
         if directory.is_dir():
             shutil.rmtree(directory)
 
@@ -354,7 +373,7 @@ def _describe(seller: DemoSeller) -> str:
 
 def _connect(ctx: HubContext, platforms: Platforms, paths: Paths, ui: DemoUI, incremental: bool) -> None:
     files = ConnectionSpec(
-        FILES_CONNECTION, "files", {"directory": str(paths.files)}, None, "the seller's own files"
+        FILES_CONNECTION, "files", {"directory": FILES_DIRECTORY}, None, "the seller's own files"
     )
     for spec in [*platforms.connections, files]:
         if incremental:
@@ -368,6 +387,7 @@ def _connect(ctx: HubContext, platforms: Platforms, paths: Paths, ui: DemoUI, in
                 options=spec.options,
                 credentials=spec.credentials,
                 actor="demo",
+                egress=ctx.egress,
             )
             continue
         add_connection(
@@ -380,6 +400,7 @@ def _connect(ctx: HubContext, platforms: Platforms, paths: Paths, ui: DemoUI, in
             credentials=spec.credentials,
             tenant=TENANT,
             actor="demo",
+            egress=ctx.egress,
         )
         secured = ", credentials encrypted" if spec.credentials else ""
         ui.note(f"connection {spec.name} ({spec.plugin}{secured}): {spec.describes}")
@@ -399,7 +420,7 @@ def _connect(ctx: HubContext, platforms: Platforms, paths: Paths, ui: DemoUI, in
 
 def _override(ctx: HubContext, ui: DemoUI) -> None:
     info = get_connection(ctx.ready_store, "tiktok", tenant=TENANT)
-    source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info)
+    source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
     [orders] = [s for s in source.streams() if s.name == "orders"]
     with ctx.ready_store.begin() as conn:
         version = save_override(
@@ -431,7 +452,7 @@ def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI)
         return lambda stream, partition, page: shown(f"{name}: {stream}", partition, page)
 
     async def run(chosen: list[ConnectionInfo], progress: SyncProgress | None) -> list[RunResult]:
-        sources = [open_source(store, ctx.vault, ctx.registry, info) for info in chosen]
+        sources = [open_source(store, ctx.vault, ctx.registry, info, egress=ctx.egress) for info in chosen]
         runs = (
             sync_connection(store, i, s, progress=named(i.name, progress))
             for i, s in zip(chosen, sources, strict=True)
@@ -568,8 +589,8 @@ def _push(
     store, vault, registry = ctx.ready_store, ctx.vault, ctx.registry
     tables = [*DEFAULT_TABLES, *STANDARD_FACTS]
     wanted: list[tuple[str, str, dict[str, Any], dict[str, Any] | None, list[str] | None]] = [
-        ("client-db", "database", {}, {"url": f"sqlite:///{paths.client_db}"}, tables),
-        ("tableau", "tableau", {"file": str(paths.hyper)}, None, None),
+        ("client-db", "database", {}, {"url": f"sqlite:///{CLIENT_DB}"}, tables),
+        ("tableau", "tableau", {"file": HYPER_FILE}, None, None),
         ("powerbi", "powerbi", powerbi["options"], powerbi["credentials"], None),
     ]
     for name, plugin, options, credentials, chosen in wanted:
@@ -585,6 +606,7 @@ def _push(
                 tables=chosen,
                 tenant=TENANT,
                 actor="demo",
+                egress=ctx.egress,
             )
     if incremental:
         # The Power BI simulator starts empty on a new port each run: point the sink at it.

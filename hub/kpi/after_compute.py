@@ -24,6 +24,8 @@ class ManagementRun:
     targets: int = 0
     scorecard_rows: int = 0
     alerts: list[RaisedAlert] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Why rows were left out, e.g. a target stored for a period outside the supported range."""
 
 
 def after_compute(
@@ -42,7 +44,8 @@ def after_compute(
     """
     now = now or dt.datetime.now(dt.UTC)
     as_of = as_of or now.date() - dt.timedelta(days=1)
-    run = ManagementRun(targets=refresh_attainment(store, tenant=tenant, as_of=as_of))
+    run = ManagementRun()
+    run.targets = refresh_attainment(store, tenant=tenant, as_of=as_of, skipped=run.skipped)
     for grain in score_grains:
         run.scorecard_rows += len(score(store, grain=grain, period=period_start(grain, as_of), tenant=tenant))
     run.alerts = evaluate_alerts(store, vault, tenant=tenant, now=now)

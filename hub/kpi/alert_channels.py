@@ -20,6 +20,7 @@ import apprise
 from sdk import ConfigError
 from sdk.http import Redactor
 
+from ..redaction import display_url
 from ..vault import Vault
 
 __all__ = ["check_channels", "deliver", "mask", "open_channels", "seal_channels"]
@@ -36,14 +37,16 @@ def _loaded() -> bool:
 
 
 def mask(url: str) -> str:
-    """``url`` with its secrets replaced by apprise's privacy rendering, query string dropped."""
+    """``url`` as anyone may see it: apprise's privacy rendering (which hides tokens it knows
+    in hosts and user parts), then only its scheme and host, since a path often is the token
+    (``json://host/hooks/<token>``)."""
     _loaded()
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         scheme = url.split("://", 1)[0] if "://" in url else "?"
         return f"{scheme}://…"
     rendered: str = plugin.url(privacy=True)  # type: ignore[no-untyped-call]
-    return rendered.split("?", 1)[0]
+    return display_url(rendered)
 
 
 def check_channels(urls: Sequence[str]) -> list[str]:

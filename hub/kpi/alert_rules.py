@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
@@ -54,7 +54,11 @@ class AlertRule(BaseModel):
     window: int = Field(1, ge=1, le=90, description="consecutive latest periods that must breach")
     severity: Literal["info", "warning", "critical"] = "warning"
     cooldown_minutes: int = Field(24 * 60, ge=0, le=60 * 24 * 90)
-    channels: list[str] = Field(default_factory=list, repr=False)
+    # Twenty channels of 2,000 characters each: a notification URL is short, and a rule with a
+    # flood of them would be copied into every audit entry and every delivery.
+    channels: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=20, repr=False
+    )
     work_order: bool = False
     assignee: str | None = Field(None, max_length=128)
 

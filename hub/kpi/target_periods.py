@@ -13,8 +13,11 @@ from typing import Literal, get_args
 from sdk import ConfigError
 
 __all__ = [
+    "FIRST_DAY",
+    "LAST_DAY",
     "TARGET_GRAINS",
     "TargetGrain",
+    "check_day",
     "check_grain",
     "days_elapsed",
     "days_in_period",
@@ -23,10 +26,21 @@ __all__ = [
     "period_label",
     "period_start",
     "previous_period",
+    "supported",
 ]
 
 TargetGrain = Literal["month", "quarter", "year"]
 TARGET_GRAINS: tuple[str, ...] = get_args(TargetGrain)
+
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
+"""The days a period or date given by a user may fall on, both included.
+
+The platforms' data starts after 2000, so nothing earlier can have a value; and whatever is
+computed from a day must stay a date: the end of its period (the first day after it), the
+period before it, a year ago. Near ``date.min`` or ``date.max`` those overflow and would fail
+every later run of the tenant, so a day outside is refused where it comes in.
+"""
 
 _LABEL = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
 
@@ -36,6 +50,23 @@ def check_grain(grain: str) -> TargetGrain:
     if grain not in TARGET_GRAINS:
         raise ConfigError(f"grain {grain!r} is not one of {', '.join(TARGET_GRAINS)}")
     return grain  # type: ignore[return-value]
+
+
+def supported(day: dt.date) -> bool:
+    """Whether ``day`` lies in the supported range (``FIRST_DAY`` … ``LAST_DAY``)."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def check_day(day: dt.date, what: str = "date") -> dt.date:
+    """``day`` if it lies in the supported range, else a ``ConfigError`` naming the range."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if not supported(day):
+        raise ConfigError(
+            f"{what} {day.isoformat()} is outside the supported range: use a date from "
+            f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day
 
 
 def period_start(grain: str, day: dt.date) -> dt.date:
@@ -83,11 +114,12 @@ def period_label(grain: str, start: dt.date) -> str:
     return str(start.year)
 
 
-def parse_period(grain: str, text: str | dt.date) -> dt.date:
+def parse_period(grain: str, text: str | dt.date, *, any_year: bool = False) -> dt.date:
     """The first day of a period written as a label (``2026-Q1``) or as its first day.
 
     A date that is not the first day of a ``grain`` period is refused rather than moved, so a
-    typo cannot silently set a target for another period.
+    typo cannot silently set a target for another period; so is a period outside the supported
+    range, unless ``any_year`` (only to find a row stored before the range was enforced).
     """
     check_grain(grain)
     if isinstance(text, dt.datetime):
@@ -99,6 +131,7 @@ def parse_period(grain: str, text: str | dt.date) -> dt.date:
         match = _LABEL.match(value)
         if match:
             year, month, quarter = match.groups()
+            _check_year(value, any_year)
             if grain == "month" and month:
                 return dt.date(int(year), int(month), 1)
             if grain == "quarter" and quarter:
@@ -109,7 +142,10 @@ def parse_period(grain: str, text: str | dt.date) -> dt.date:
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
+            _check_year(value, any_year)
             raise ConfigError(f"period {value!r} is not a {grain}; write {_example(grain)}") from None
+    if not any_year:
+        check_day(day, "period")
     start = period_start(grain, day)
     if start != day:
         raise ConfigError(
@@ -117,6 +153,16 @@ def parse_period(grain: str, text: str | dt.date) -> dt.date:
             f"or {start.isoformat()}"
         )
     return start
+
+
+def _check_year(value: str, any_year: bool) -> None:
+    """Refuse a period whose year (its first four digits) is outside the supported range, or
+    with ``any_year`` is no year a date can have."""
+    first, last = (dt.MINYEAR, dt.MAXYEAR) if any_year else (FIRST_DAY.year, LAST_DAY.year)
+    if value[:4].isdigit() and not first <= int(value[:4]) <= last:
+        raise ConfigError(
+            f"period {value!r} is outside the supported range: use a year from {first} to {last}"
+        )
 
 
 def _example(grain: str) -> str:

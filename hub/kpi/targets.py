@@ -16,6 +16,7 @@ over days (amounts and counts); for ratios and medians the pace is the attainmen
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -31,7 +32,16 @@ from ..store.kpi_tables import dim_metric, kpi_fact
 from ..store.management_tables import CONTRACT_VERSION, kpi_target
 from ..store.tables import tenants
 from .sales_attainment import publish_sales_attainment
-from .target_periods import check_grain, days_elapsed, days_in_period, parse_period, period_end
+from .target_periods import (
+    FIRST_DAY,
+    LAST_DAY,
+    check_grain,
+    days_elapsed,
+    days_in_period,
+    parse_period,
+    period_end,
+    supported,
+)
 
 __all__ = [
     "SCOPE_TYPES",
@@ -48,6 +58,8 @@ __all__ = [
     "tenant_id",
     "write_targets",
 ]
+
+log = logging.getLogger(__name__)
 
 SCOPE_TYPES = ("tenant", "platform", "site", "shop", "category", "sku", "team", "person")
 SALES_BASES = ("net_sales", "gmv")
@@ -217,7 +229,8 @@ def delete_target(
     decompose again); attainment and scorecards drop it on their next refresh.
     """
     check_target_key(metric_id, grain, scope_type, scope_id)
-    start = parse_period(grain, period)
+    # Any year: a target stored before periods were checked against the range can go too.
+    start = parse_period(grain, period, any_year=True)
     with store.begin() as conn:
         tid = known_tenant_id(conn, tenant)
         key = (
@@ -392,12 +405,17 @@ def refresh_attainment(
     as_of: dt.date | None = None,
     metrics: Mapping[str, MetricInfo] | None = None,
     publish: bool = True,
+    skipped: list[str] | None = None,
 ) -> int:
     """Fill actual values, attainment and paced attainment of every target from ``kpi_fact``,
     and (with ``publish``) write ``sales_attainment`` facts from the sales targets.
 
     ``as_of`` is the last day the data covers (default: yesterday, UTC), which sets how much
     of a running period has elapsed. Returns the number of targets refreshed.
+
+    A target whose period lies outside the supported range (stored before periods were
+    checked) is left as it is, logged, and described in ``skipped`` when given: one bad row
+    must not stop every run of the tenant.
     """
     as_of = as_of or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with store.begin() as conn:
@@ -408,6 +426,15 @@ def refresh_attainment(
         targets = load_targets(conn, tid)
         groups: dict[tuple[str, str, dt.date], list[Target]] = {}
         for t in targets:
+            if not supported(t.period_start):
+                reason = (
+                    f"target {'/'.join(str(part) for part in t.key)} skipped: its period is outside "
+                    f"the supported range {FIRST_DAY} to {LAST_DAY}; delete it and set it again"
+                )
+                log.warning("tenant %s: %s", tenant, reason)
+                if skipped is not None:
+                    skipped.append(reason)
+                continue
             groups.setdefault((t.metric_id, t.grain, t.period_start), []).append(t)
         refreshed: list[Target] = []
         targets_in_order: list[Target] = []

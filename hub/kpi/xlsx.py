@@ -12,7 +12,6 @@ A workbook is a path, or an open binary file (an upload) together with the name 
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import IO, Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from sdk import ConfigError
 
@@ -31,6 +29,7 @@ from ..connections import audit
 from ..store import Store
 from .target_periods import parse_period, period_label
 from .targets import Target, check_amount, check_target_key, list_targets, tenant_id, write_targets
+from .xlsx_limits import UNREADABLE, bounded_rows, check_workbook
 
 __all__ = [
     "COLUMNS",
@@ -163,19 +162,46 @@ def _name(path: Source, name: str | None) -> str:
 
 
 @contextmanager
-def _sheet(path: Source, name: str) -> Iterator[Any]:
-    """The targets sheet (``targets``, or the first), read as a stream; closed afterwards."""
-    shown = path if isinstance(path, Path) else name
+def _opened(path: Source, shown: str) -> Iterator[IO[bytes]]:
+    if not isinstance(path, Path):
+        yield path
+        return
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        file = path.open("rb")
     except FileNotFoundError:
         raise ConfigError(f"the targets workbook {shown} does not exist") from None
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
-        raise ConfigError(f"{shown} is not an Excel .xlsx workbook; save it as .xlsx and try again") from None
-    try:
-        yield book["targets"] if "targets" in book.sheetnames else book.worksheets[0]
-    finally:
-        book.close()
+    except OSError as exc:
+        raise ConfigError(f"the targets workbook {shown} cannot be read: {exc.strerror or exc}") from None
+    with file:
+        yield file
+
+
+@contextmanager
+def _sheet(path: Source, name: str) -> Iterator[Any]:
+    """The targets sheet (``targets``, or the first), read as a stream; closed afterwards.
+
+    The workbook is checked against the limits of ``xlsx_limits`` before openpyxl reads it.
+    """
+    shown = str(path) if isinstance(path, Path) else name
+    with _opened(path, shown) as file:
+        check_workbook(file, shown)
+        file.seek(0)
+        try:
+            book = load_workbook(file, read_only=True, data_only=True, keep_links=False)
+        except UNREADABLE:
+            raise ConfigError(
+                f"{shown} is not an Excel .xlsx workbook; save it as .xlsx and try again"
+            ) from None
+        try:
+            sheets = book.worksheets
+            if not sheets:
+                raise ConfigError(f"{shown} has no worksheet; put the targets on a sheet named targets")
+            sheet = next((s for s in sheets if s.title == "targets"), sheets[0])
+            # The size a sheet declares is not to be trusted: rows are read as they are.
+            sheet.reset_dimensions()
+            yield sheet
+        finally:
+            book.close()
 
 
 def _header(title: str, first: tuple[Any, ...]) -> dict[str, int]:
@@ -221,7 +247,7 @@ def read_targets_xlsx(
     known = None if known_metrics is None else set(known_metrics)
     with _sheet(path, label) as sheet:
         title = sheet.title
-        rows = sheet.iter_rows(values_only=True)
+        rows = bounded_rows(sheet, label)
         columns = _header(title, next(rows, ()))
         problems: list[CellProblem] = []
         seen: dict[tuple[str, str, dt.date, str, str], int] = {}

@@ -19,12 +19,27 @@ from pydantic import ValidationError
 
 from .paths import CompiledPath
 
-__all__ = ["Problem", "compile_jmespath", "known_list", "short_repr", "validation_problems"]
+__all__ = [
+    "MAX_JMESPATH_CHARS",
+    "MAX_JMESPATH_DEPTH",
+    "Problem",
+    "compile_jmespath",
+    "known_list",
+    "short_repr",
+    "validation_problems",
+]
 
 Problem = tuple[str, str]
 """``(field_path, reason)``, the shape ``MappingError.problems`` holds."""
 
 _JMESPATH_FUNCTIONS = frozenset(Functions().FUNCTION_TABLE)
+MAX_JMESPATH_CHARS = 1_000
+"""The longest JMESPath expression a mapping may hold (the longest shipped is 130 characters):
+parsing and every message that quotes an expression stay small."""
+MAX_JMESPATH_DEPTH = 100
+"""How deeply a JMESPath expression may nest. JMESPath parses and evaluates recursively, so a
+deeper one (``((((a))))`` a thousand times) would exhaust Python's stack in the server; no
+mapping needs more than a handful of levels."""
 
 
 def compile_jmespath(expression: object) -> ParsedResult:
@@ -39,6 +54,8 @@ def compile_jmespath(expression: object) -> ParsedResult:
         raise ValueError("empty JMESPath expression")
     try:
         parsed = jmespath.compile(expression)
+    except RecursionError:
+        raise ValueError(_too_deep(expression)) from None
     except LexerError as exc:
         raise ValueError(
             f"invalid JMESPath expression {expression!r}: {exc.message} at column {exc.lex_position}"
@@ -49,10 +66,37 @@ def compile_jmespath(expression: object) -> ParsedResult:
         raise ValueError(
             f"invalid JMESPath expression {expression!r}: {exc.msg} at column {exc.lex_position}"
         ) from None
+    if _depth(parsed.parsed) > MAX_JMESPATH_DEPTH:
+        raise ValueError(_too_deep(expression))
+    # Measured after parsing (bounded by the API's body limit), so that an expression both too
+    # deep and too long is reported for its depth.
+    if len(expression) > MAX_JMESPATH_CHARS:
+        raise ValueError(
+            f"invalid JMESPath expression {short_repr(expression)}: {len(expression):,} characters long; "
+            f"the limit is {MAX_JMESPATH_CHARS:,}"
+        )
     unknown = sorted(_function_names(parsed.parsed) - _JMESPATH_FUNCTIONS)
     if unknown:
         raise ValueError(f"invalid JMESPath expression {expression!r}: unknown function {unknown[0]}()")
     return CompiledPath(parsed)
+
+
+def _too_deep(expression: str) -> str:
+    return (
+        f"invalid JMESPath expression {short_repr(expression)}: nested more than "
+        f"{MAX_JMESPATH_DEPTH} levels deep; split it or write it flatter"
+    )
+
+
+def _depth(root: Any) -> int:
+    """How many levels the parsed expression nests (walked without recursion)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.get("children", ()))
+    return deepest
 
 
 def _function_names(node: Any) -> set[str]:

@@ -28,6 +28,7 @@ from sqlalchemy import MetaData, select
 
 from sdk import KpihubError, Sink, TableBatch
 
+from ..redaction import credential_secrets, scrub
 from ..store import Store, upsert
 from ..store.sink_tables import sink_watermarks
 from .catalog import PublishedTable, catalog, select_tables
@@ -103,8 +104,9 @@ async def push_tables(
         try:
             result.tables.append(await _push_table(store, sink, info, table, full=full, progress=progress))
         except KpihubError as exc:
-            _record_error(store, info.id, table.name, str(exc))
-            result.tables.append(TableResult(table.name, "failed", error=str(exc)))
+            error = scrub(str(exc), credential_secrets(sink.credentials))
+            _record_error(store, info.id, table.name, error)
+            result.tables.append(TableResult(table.name, "failed", error=error))
             break
     return result
 

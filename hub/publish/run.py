@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import MetaData
 
 from ..connections import DEFAULT_TENANT
+from ..destinations import Egress
 from ..plugins import Registry
 from ..store import Store
 from ..vault import Vault
@@ -27,10 +28,12 @@ async def push_sink(
     tables: Sequence[str] | None = None,
     metadata: MetaData | None = None,
     progress: Progress | None = None,
+    egress: Egress | None = None,
 ) -> PushResult:
-    """Push sink ``name``'s tables (see ``push_tables``); the sink is closed whatever happens."""
+    """Push sink ``name``'s tables (see ``push_tables``); the sink is closed whatever happens.
+    ``egress``: the operator's rules (from the environment when not given)."""
     info = get_sink(store, name, tenant=tenant)
-    sink = open_sink(store, vault, registry, info)
+    sink = open_sink(store, vault, registry, info, egress=egress)
     try:
         return await push_tables(
             store, sink, info, full=full, tables=tables, metadata=metadata, progress=progress

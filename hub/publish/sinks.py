@@ -7,11 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 
-from sdk import ConfigError, NotFound, Sink
+from sdk import ConfigError, NotFound, Sink, SinkContext
 
-from ..connections import DEFAULT_TENANT, audit, ensure_tenant, merge_credentials, validate_model
+from ..connections import (
+    DEFAULT_TENANT,
+    audit,
+    ensure_tenant,
+    merge_credentials,
+    operator_egress,
+    stored_credentials,
+    validate_model,
+)
+from ..destinations import Egress, changed_destinations, check_fields, place_fields, plugin_hosts
+from ..egress import EgressGuard, SyncEgressGuard
 from ..plugins import Registry
 from ..store import Store
 from ..store.sink_tables import sinks
@@ -63,10 +74,17 @@ def add_sink(
     tables: Sequence[str] | None = None,
     tenant: str = DEFAULT_TENANT,
     actor: str = "cli",
+    egress: Egress | None = None,
 ) -> SinkInfo:
-    """Validate and store a new sink, its credentials encrypted. Changes nothing on error."""
+    """Validate and store a new sink, its credentials encrypted. Changes nothing on error.
+
+    Where it writes (URLs, database URLs, paths) must pass the operator's rules
+    (``hub.destinations``)."""
     sink_cls = registry.sink(plugin)
+    egress = operator_egress(egress)
+    owner = f"sink {name!r}"
     valid_options = validate_model(sink_cls.Options, options, f"options for sink plugin {plugin!r}")
+    check_fields(sink_cls.Options, dict(valid_options), egress=egress, tenant=tenant, owner=owner)
     if tables:
         select_tables(catalog(metadata), tables)  # names every unknown table
     if credentials is None:
@@ -78,6 +96,7 @@ def add_sink(
             )
         credentials = {}
     valid_credentials = validate_model(sink_cls.Credentials, credentials, f"credentials for sink {plugin!r}")
+    check_fields(sink_cls.Credentials, dict(valid_credentials), egress=egress, tenant=tenant, owner=owner)
     secrets = valid_credentials.revealed()
     now = dt.datetime.now(dt.UTC)
     with store.begin() as conn:
@@ -122,22 +141,34 @@ def update_sink(
     tables: Sequence[str] | None = None,
     status: str | None = None,
     actor: str = "cli",
+    egress: Egress | None = None,
 ) -> SinkInfo:
     """Change a sink's options, credentials, tables or status; changes nothing on error.
 
     Options replace the stored ones; credentials are merged over the stored ones, so one
     rotated secret can be sent alone; ``tables`` replaces the selection (empty: the default
-    set). The audit entry names the credential fields that changed, never their values.
+    set). The audit entry names the credential fields that changed, never their values. A change
+    of where the sink sends its data or credentials needs the credentials again, in full.
     """
     sink_cls = registry.sink(info.plugin)
+    egress = operator_egress(egress)
+    owner = f"sink {info.name!r}"
+    moved: list[str] = []
     values: dict[str, Any] = {}
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     detail: dict[str, Any] = {"before": before, "after": after}
     if options is not None:
         valid = validate_model(sink_cls.Options, options, f"options for sink plugin {info.plugin!r}")
+        check_fields(sink_cls.Options, dict(valid), egress=egress, tenant=info.tenant, owner=owner)
         values["options"] = after["options"] = valid.model_dump(mode="json")
         before["options"] = info.options
+        moved = changed_destinations(sink_cls.Options, info.options, values["options"])
+    if moved and credentials is None and sink_cls.Credentials.model_fields:
+        raise ConfigError(
+            f"changing {', '.join(moved)} of {owner} changes where its data and credentials go: send the "
+            "credentials again, every field, in the same change"
+        )
     if tables is not None:
         if tables:
             select_tables(catalog(metadata), tables)  # names every unknown table
@@ -150,14 +181,21 @@ def update_sink(
     if credentials is not None:
         with store.begin() as conn:
             stored = conn.execute(select(sinks.c.credentials).where(sinks.c.id == info.id)).scalar_one()
+        previous = stored_credentials(vault, stored, owner=owner)
+        replace = bool(moved) or bool(
+            changed_destinations(sink_cls.Credentials, previous, {**previous, **credentials})
+        )
         values["credentials"] = merge_credentials(
             vault,
             stored,
             credentials,
             sink_cls.Credentials,
-            owner=f"sink {info.name!r}",
+            owner=owner,
             what=f"credentials for sink {info.plugin!r}",
+            replace=replace,
         )
+        merged = vault.decrypt(values["credentials"], what=owner) if values["credentials"] else {}
+        check_fields(sink_cls.Credentials, merged, egress=egress, tenant=info.tenant, owner=owner)
         detail["credential_fields_changed"] = sorted(credentials)
     if not values:
         return info
@@ -218,12 +256,35 @@ def get_sink(store: Store, name: str, *, tenant: str = DEFAULT_TENANT) -> SinkIn
     return _info(row)
 
 
-def open_sink(store: Store, vault: Vault, registry: Registry, info: SinkInfo) -> Sink:
-    """An instance of the sink's plugin with its options and decrypted credentials."""
+def open_sink(
+    store: Store,
+    vault: Vault,
+    registry: Registry,
+    info: SinkInfo,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    egress: Egress | None = None,
+) -> Sink:
+    """An instance of the sink's plugin with its options and decrypted credentials, its
+    destinations checked and placed (``hub.destinations``) and its HTTP traffic guarded."""
     sink_cls = registry.sink(info.plugin)
-    options = validate_model(sink_cls.Options, info.options, f"stored options of sink {info.name!r}")
+    egress = operator_egress(egress)
+    owner = f"sink {info.name!r}"
+    options = validate_model(sink_cls.Options, info.options, f"stored options of {owner}")
+    options = sink_cls.Options.model_validate(
+        place_fields(sink_cls.Options, dict(options), egress=egress, tenant=info.tenant, owner=owner)
+    )
     with store.begin() as conn:
         ciphertext = conn.execute(select(sinks.c.credentials).where(sinks.c.id == info.id)).scalar_one()
-    plain = vault.decrypt(ciphertext, what=f"credentials of sink {info.name!r}") if ciphertext else {}
-    credentials = validate_model(sink_cls.Credentials, plain, f"stored credentials of sink {info.name!r}")
-    return sink_cls(options, credentials)
+    plain = vault.decrypt(ciphertext, what=f"credentials of {owner}") if ciphertext else {}
+    credentials = validate_model(sink_cls.Credentials, plain, f"stored credentials of {owner}")
+    credentials = sink_cls.Credentials.model_validate(
+        place_fields(sink_cls.Credentials, dict(credentials), egress=egress, tenant=info.tenant, owner=owner)
+    )
+    hosts = plugin_hosts(sink_cls.Options)
+    context = SinkContext(
+        sink=info.name,
+        transport=EgressGuard(hosts, egress.policy, inner=transport, owner=owner),
+        sync_transport=SyncEgressGuard(hosts, egress.policy, owner=owner),
+    )
+    return sink_cls(options, credentials, context)

@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 
 from sdk import ConfigError
 
+from ..orphans import forget, remember, this_process
 from ..store.service_tables import pipeline_runs
 from .lease import Lease
 from .pipeline import Runner
@@ -150,6 +151,7 @@ class QueuedRunner(Runner):
                 self._finish(run_id, status="skipped", error=f"the connection is {info.status}")
             return run_id
         stamp = scheduled_for.strftime("%Y%m%dT%H%M%S")
+        self.reap(connection_id)
         with Lease(self.hub.ready_store, connection_id, f"{self.holder}:{stamp}", self.lease_ttl) as lease:
             if not lease.held:
                 raise ConnectionBusy(f"a run of connection {connection_id} is in progress")
@@ -158,7 +160,11 @@ class QueuedRunner(Runner):
                 run_id = self._adopt(connection_id, trigger, scheduled_for)
                 if run_id is None:
                     return None  # delivered twice; the first delivery finished it
-            self._attempts(run_id, info, trigger, scheduled_for, max_attempts)
+            try:
+                self._attempts(run_id, info, trigger, scheduled_for, max_attempts)
+            except BaseException:
+                forget(pipeline_runs, run_id)  # cut off: the next run of the connection reaps it
+                raise
         return run_id
 
     def skip(self, connection_id: int, *, trigger: str, scheduled_for: dt.datetime, reason: str) -> None:
@@ -177,12 +183,17 @@ class QueuedRunner(Runner):
                     pipeline_runs.c.scheduled_for == scheduled_for,
                 )
             ).one()
-            if row.status != "running":
+            if row.status not in ("running", "interrupted"):
                 return None
             log.warning(
                 "run %s of connection %s was left by %s; running it again", row.id, connection_id, row.holder
             )
-            conn.execute(update(pipeline_runs).where(pipeline_runs.c.id == row.id).values(holder=self.holder))
+            conn.execute(
+                update(pipeline_runs)
+                .where(pipeline_runs.c.id == row.id)
+                .values(holder=self.holder, status="running", finished_at=None, **this_process().values())
+            )
+            remember(pipeline_runs, int(row.id))
         return int(row.id)
 
 

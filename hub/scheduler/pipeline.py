@@ -28,6 +28,8 @@ from sdk import KpihubError
 
 from ..connections import ConnectionInfo, open_source
 from ..context import HubContext
+from ..orphans import forget, reap, remember, this_process
+from ..redaction import scrub
 from ..store.service_tables import pipeline_runs
 from ..store.tables import connections, tenants
 from ..sync import RunResult, sync_connection
@@ -68,7 +70,9 @@ class SyncStep:
         self.transport = transport
 
     def __call__(self, hub: HubContext, run: PipelineRun) -> dict[str, Any]:
-        source = open_source(hub.ready_store, hub.vault, hub.registry, run.info, transport=self.transport)
+        source = open_source(
+            hub.ready_store, hub.vault, hub.registry, run.info, transport=self.transport, egress=hub.egress
+        )
         run.sync = asyncio.run(sync_connection(hub.ready_store, run.info, source))
         return {
             "run_id": run.sync.run_id,
@@ -133,12 +137,14 @@ class Runner:
                         steps={},
                         holder=self.holder,
                         started_at=now,
+                        **this_process().values(),
                     )
                 )
+                key = inserted.inserted_primary_key
+                assert key is not None
+                remember(pipeline_runs, int(key[0]))
         except IntegrityError:
             return None
-        key = inserted.inserted_primary_key
-        assert key is not None
         return int(key[0])
 
     def _claim_now(self, connection_id: int, trigger: str) -> tuple[int, dt.datetime]:
@@ -153,6 +159,7 @@ class Runner:
         return run_id, scheduled_for
 
     def _finish(self, run_id: int, **values: Any) -> None:
+        forget(pipeline_runs, run_id)
         with self.hub.ready_store.begin() as conn:
             conn.execute(
                 update(pipeline_runs).where(pipeline_runs.c.id == run_id).values(finished_at=_now(), **values)
@@ -202,17 +209,33 @@ class Runner:
             run_id = self._claim(connection_id, trigger, scheduled_for)
             if run_id is None:
                 return None
+        try:
+            self._run_claimed(run_id, connection_id, trigger, scheduled_for, max_attempts)
+        except BaseException:
+            forget(pipeline_runs, run_id)  # cut off: the next run of the connection reaps it
+            raise
+        return run_id
+
+    def _run_claimed(
+        self, run_id: int, connection_id: int, trigger: str, scheduled_for: dt.datetime, max_attempts: int
+    ) -> None:
         info = self._info(connection_id)
         if info is None or info.status != "active":
             state = "deleted" if info is None else info.status
             self._finish(run_id, status="skipped", error=f"the connection is {state}")
-            return run_id
+            return
+        self.reap(connection_id)
         with Lease(self.hub.ready_store, connection_id, f"{self.holder}:{run_id}", self.lease_ttl) as lease:
             if not lease.held:
                 self._finish(run_id, status="skipped", error="a run of this connection is still in progress")
-                return run_id
+                return
             self._attempts(run_id, info, trigger, scheduled_for, max_attempts)
-        return run_id
+
+    def reap(self, connection_id: int) -> list[str]:
+        """Mark the connection's runs whose process is gone ``interrupted`` and release their
+        lease, so a run asked for after a crash starts at once (see ``hub.orphans``)."""
+        with self.hub.ready_store.begin() as conn:
+            return reap(conn, connection_id)
 
     def _attempts(
         self, run_id: int, info: ConnectionInfo, trigger: str, scheduled_for: dt.datetime, max_attempts: int
@@ -227,7 +250,7 @@ class Runner:
                     if run.sync is not None and step.name == "sync" and run.sync.status == "failed":
                         break  # nothing downstream has new data to work on
             except KpihubError as exc:
-                error, transient = f"{type(exc).__name__}: {exc}", exc.transient
+                error, transient = scrub(f"{type(exc).__name__}: {exc}"), exc.transient
             except Exception as exc:  # a step's bug fails its run, not the scheduler
                 log.exception("pipeline step failed for connection %s", info.name)
                 error = f"a pipeline step failed unexpectedly: {type(exc).__name__}"

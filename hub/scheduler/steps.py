@@ -19,6 +19,7 @@ from ..context import HubContext
 from ..kpi.after_compute import after_compute
 from ..kpi.engine import compute
 from ..publish import list_sinks, push_sink
+from ..redaction import scrub
 from .pipeline import PipelineRun
 
 __all__ = ["ComputeStep", "ManagementStep", "PushStep"]
@@ -57,11 +58,14 @@ class ManagementStep:
             return {"skipped": "the sync wrote no new rows"}
         with _tenant_locks[run.info.tenant]:
             done = after_compute(hub.ready_store, hub.vault, tenant=run.info.tenant)
-        return {
+        summary: dict[str, Any] = {
             "targets": done.targets,
             "scorecard_rows": done.scorecard_rows,
             "alerts": [alert.alert_id for alert in done.alerts],
         }
+        if done.skipped:
+            summary["skipped_rows"] = done.skipped
+        return summary
 
 
 class PushStep:
@@ -80,10 +84,17 @@ class PushStep:
                 continue
             try:
                 result = asyncio.run(
-                    push_sink(hub.ready_store, hub.vault, hub.registry, sink.name, tenant=sink.tenant)
+                    push_sink(
+                        hub.ready_store,
+                        hub.vault,
+                        hub.registry,
+                        sink.name,
+                        tenant=sink.tenant,
+                        egress=hub.egress,
+                    )
                 )
             except KpihubError as exc:
-                pushed[sink.name] = {"error": str(exc)}
+                pushed[sink.name] = {"error": scrub(str(exc))}
                 failure = failure or exc
                 continue
             pushed[sink.name] = {t.table: t.error or f"{t.action} {t.rows}" for t in result.tables}

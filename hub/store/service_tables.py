@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import DOUBLE
 
-from .tables import Id, metadata
+from .tables import Id, metadata, owner_columns
 from .types import UtcDateTime
 
 __all__ = ["api_keys", "apscheduler_jobs", "pipeline_runs", "run_leases", "schedules", "users"]
@@ -101,6 +101,7 @@ pipeline_runs = Table(
     Column("holder", String(128), nullable=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime(), nullable=True),
+    *owner_columns(),
     # One row per fire time: a second scheduler process firing the same time is refused here.
     UniqueConstraint("connection_id", "trigger", "scheduled_for"),
     Index(None, "connection_id", "started_at"),

@@ -43,6 +43,7 @@ __all__ = [
     "connections",
     "mapping_versions",
     "metadata",
+    "owner_columns",
     "raw_records",
     "standard_tables",
     "stream_states",
@@ -62,6 +63,22 @@ metadata = MetaData(
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def owner_columns() -> tuple[Column[typing.Any], ...]:
+    """Who runs a run, so a run whose process is gone can be told from one still running
+    (``hub.orphans``); null on runs recorded before these columns existed."""
+    return (
+        Column("host", String(255), nullable=True, comment="host name of the process running it"),
+        Column("pid", Integer, nullable=True, comment="pid of the process running it"),
+        Column(
+            "process_start",
+            String(64),
+            nullable=True,
+            comment="when that process started, so a reused pid is not taken for it",
+        ),
+    )
+
 
 tenants = Table(
     "tenants",
@@ -124,6 +141,12 @@ mapping_versions = Table(
     Column("note", Text, nullable=True),
     Column("actor", String(128), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column(
+        "scope",
+        JSON,
+        nullable=True,
+        comment="the shops its author's key was limited to; every row it maps must be of them",
+    ),
     UniqueConstraint("connection_id", "stream", "version"),
 )
 
@@ -142,6 +165,7 @@ sync_runs = Table(
     Column("errors", JSON, nullable=False),
     Column("freshness", JSON, nullable=False, comment="latest data time per stream"),
     Column("stats", JSON, nullable=True, comment="the source's counters: requests, retries, refreshes"),
+    *owner_columns(),
     Index(None, "connection_id", "started_at"),
 )
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .engine import Progress, RunResult, partition_defaults, remap_connection, sync_connection
+from .engine import Progress, RunResult, declared_shops, partition_defaults, remap_connection, sync_connection
 from .landing import PageResult
 
-__all__ = ["PageResult", "Progress", "RunResult", "partition_defaults", "remap_connection", "sync_connection"]
+__all__ = [
+    "PageResult",
+    "Progress",
+    "RunResult",
+    "declared_shops",
+    "partition_defaults",
+    "remap_connection",
+    "sync_connection",
+]

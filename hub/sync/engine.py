@@ -32,7 +32,6 @@ from sdk import (
     RawRecord,
     Source,
     Stream,
-    secret_field_names,
     standard_record,
 )
 
@@ -40,12 +39,21 @@ from ..connections import ConnectionInfo, audit
 from ..errors import describe_validation
 from ..mapping import CompiledMapping
 from ..mapping_versions import effective_mapping
+from ..orphans import forget, reap, remember, this_process
+from ..redaction import credential_secrets, scrub
 from ..store import Store, inserted_id
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
 from .landing import PageRecords, PageResult, RowBatch, derive
 from .workers import LandingJob, LandingWorkers, commit_pages
 
-__all__ = ["Progress", "RunResult", "partition_defaults", "remap_connection", "sync_connection"]
+__all__ = [
+    "Progress",
+    "RunResult",
+    "declared_shops",
+    "partition_defaults",
+    "remap_connection",
+    "sync_connection",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +96,26 @@ def _now() -> dt.datetime:
 
 def _start_run(store: Store, info: ConnectionInfo, kind: str) -> RunResult:
     with store.begin() as conn:
-        # One sync per connection at a time: a run still marked running was cut off.
-        conn.execute(
-            update(sync_runs)
-            .where(sync_runs.c.connection_id == info.id, sync_runs.c.status == "running")
-            .values(status="interrupted", finished_at=_now())
-        )
+        # Runs of the connection still marked running whose process is gone were cut off.
+        reap(conn, info.id)
         inserted = conn.execute(
             sync_runs.insert().values(
-                connection_id=info.id, kind=kind, status="running", started_at=_now(), errors=[], freshness={}
+                connection_id=info.id,
+                kind=kind,
+                status="running",
+                started_at=_now(),
+                errors=[],
+                freshness={},
+                **this_process().values(),
             )
         )
-        return RunResult(run_id=inserted_id(inserted))
+        result = RunResult(run_id=inserted_id(inserted))
+        remember(sync_runs, result.run_id)
+        return result
 
 
 def _finish_run(store: Store, info: ConnectionInfo, result: RunResult, kind: str) -> None:
+    forget(sync_runs, result.run_id)
     with store.begin() as conn:
         conn.execute(
             update(sync_runs)
@@ -453,6 +466,9 @@ async def sync_connection(
                     break
     except Exception as exc:  # noqa: BLE001 - failing before the first stream fails the run
         result.errors.append(_failure(exc, info, source, None))
+    except BaseException:
+        forget(sync_runs, result.run_id)  # cut off: the next run of the connection reaps it
+        raise
     finally:
         result.stats = dict(source.stats())
         await source.aclose()
@@ -463,8 +479,8 @@ async def sync_connection(
                 landing_worker_pages=landing.pages,
                 landing_worker_peak_rss_kb=landing.peak_rss_kb,
             )
-    # A crash (a BaseException) skips this: the run stays "running" until the next run of the
-    # connection marks it interrupted.
+    # A crash (a BaseException, or the process killed) skips this: the run stays "running"
+    # until the next run of the connection finds it was cut off (``hub.orphans``).
     result.status = "succeeded" if not result.errors else ("failed" if result.rows_read == 0 else "partial")
     _finish_run(store, info, result, kind)
     return result
@@ -547,18 +563,19 @@ def redact(text: str, source: Source) -> str:
     A plugin's own exception may quote a URL or a response that carries a token; masking the
     values the hub knows to be secret keeps them out of the run record and the terminal.
     """
-    for name in secret_field_names(type(source.credentials)):
-        value = getattr(source.credentials, name)
-        secret = value.get_secret_value() if value is not None else ""
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    return scrub(text, credential_secrets(source.credentials))
+
+
+def declared_shops(source: Source) -> list[dict[str, Any]]:
+    """The mapping defaults of the source and of each partition it reads: every shop the
+    connection writes rows for unless a mapping says otherwise."""
+    base = source.mapping_defaults()
+    return [base] + [{**base, **p.defaults} for stream in source.streams() for p in stream.partitions()]
 
 
 def _ensure_shop(store: Store, info: ConnectionInfo, source: Source) -> None:
     """Give each shop the connection covers a row in the shop dimension if it has none yet."""
-    base = source.mapping_defaults()
-    wanted = [base] + [{**base, **p.defaults} for stream in source.streams() for p in stream.partitions()]
+    wanted = declared_shops(source)
     shops = standard_tables["shops"]
     seen: set[tuple[str, str]] = set()
     with store.begin() as conn:
@@ -622,6 +639,9 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
                 )
     except KpihubError as exc:
         result = RunResult(run_id=result.run_id, errors=[{"error": str(exc), "kind": type(exc).__name__}])
+    except BaseException:
+        forget(sync_runs, result.run_id)  # cut off: the next run of the connection reaps it
+        raise
     result.status = "succeeded" if not result.errors else "failed"
     _finish_run(store, info, result, "remap")
     return result

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ADS_HOSTS", "LWA_TOKEN_URL", "MARKETPLACES", "SP_API_HOSTS", "Marketplace", "marketplace"]
+__all__ = [
+    "ADS_HOSTS",
+    "ADS_OFFICIAL_HOSTS",
+    "LWA_OFFICIAL_HOSTS",
+    "LWA_TOKEN_URL",
+    "MARKETPLACES",
+    "SP_API_HOSTS",
+    "SP_API_OFFICIAL_HOSTS",
+    "Marketplace",
+    "marketplace",
+]
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - a URL, not a secret
 
@@ -18,6 +28,13 @@ ADS_HOSTS = {
     "eu": "https://advertising-api-eu.amazon.com",
     "fe": "https://advertising-api-fe.amazon.com",
 }
+# The only hosts a connection's URL options may name: production and sandbox of each region.
+SP_API_OFFICIAL_HOSTS = (
+    *(f"sellingpartnerapi-{region}.amazon.com" for region in ("na", "eu", "fe")),
+    *(f"sandbox.sellingpartnerapi-{region}.amazon.com" for region in ("na", "eu", "fe")),
+)
+ADS_OFFICIAL_HOSTS = tuple(url.removeprefix("https://") for url in ADS_HOSTS.values())
+LWA_OFFICIAL_HOSTS = ("api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp")
 
 
 @dataclass(frozen=True)

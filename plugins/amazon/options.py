@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from sdk import Source
+from sdk import Destination, Source
 
-from .marketplaces import MARKETPLACES
+from .marketplaces import ADS_OFFICIAL_HOSTS, LWA_OFFICIAL_HOSTS, MARKETPLACES, SP_API_OFFICIAL_HOSTS
 
 __all__ = ["AmazonCredentials", "AmazonOptions"]
 
@@ -17,8 +17,11 @@ __all__ = ["AmazonCredentials", "AmazonOptions"]
 class AmazonOptions(Source.Options):
     """A selling-partner account: its region and the marketplaces (one shop each) it sells in."""
 
+    # Report documents come from pre-signed S3 URLs in Amazon's answers.
+    egress_hosts = ("*.amazonaws.com",)
+
     seller_id: str = Field(min_length=1)
-    region: Literal["na", "eu", "fe"]
+    region: Annotated[Literal["na", "eu", "fe"], Destination("choice")]
     marketplaces: dict[str, str] = Field(
         min_length=1, description="marketplace id -> the hub's shop id for that marketplace"
     )
@@ -35,9 +38,16 @@ class AmazonOptions(Source.Options):
     rate_limit_scale: float = Field(
         default=1.0, gt=0, le=10_000, description="raised usage plans, simulators: rate multiplier"
     )
-    sp_api_url: str | None = None
-    ads_url: str | None = None
-    lwa_url: str | None = None
+    sp_api_url: Annotated[str | None, Destination("url", hosts=SP_API_OFFICIAL_HOSTS)] = Field(
+        default=None,
+        description="replaces the region's SP-API host: a sandbox, or a simulator the operator allows",
+    )
+    ads_url: Annotated[str | None, Destination("url", hosts=ADS_OFFICIAL_HOSTS)] = Field(
+        default=None, description="replaces the region's Amazon Ads host"
+    )
+    lwa_url: Annotated[str | None, Destination("url", hosts=LWA_OFFICIAL_HOSTS)] = Field(
+        default=None, description="the full LWA token URL (…/auth/o2/token), replacing Amazon's"
+    )
 
     @field_validator("marketplaces")
     @classmethod

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from sdk import ConfigError, Sink, StoreError, TableBatch, TableSchema
+from sdk import ConfigError, Destination, KpihubError, Sink, SinkContext, TableBatch, TableSchema
 
+from .errors import cannot_connect, translate
 from .schema import add_missing_columns, row_converter, sql_table
 from .writes import copy_merge, delete_all, upsert_rows
 
@@ -38,7 +39,7 @@ class DatabaseCredentials(Sink.Credentials):
         "mysql+pymysql://user:password@host/db or sqlite:///path/kpis.db"
     )
 
-    url: SecretStr
+    url: Annotated[SecretStr, Destination("database_url")]
 
 
 class DatabaseSink(Sink):
@@ -57,8 +58,10 @@ class DatabaseSink(Sink):
     options: DatabaseOptions
     credentials: DatabaseCredentials
 
-    def __init__(self, options: DatabaseOptions, credentials: DatabaseCredentials) -> None:
-        super().__init__(options, credentials)
+    def __init__(
+        self, options: DatabaseOptions, credentials: DatabaseCredentials, context: SinkContext | None = None
+    ) -> None:
+        super().__init__(options, credentials, context)
         self._engine: Engine | None = None
         self._metadata = MetaData(schema=options.db_schema)
         self._tables: dict[str, Table] = {}
@@ -98,7 +101,7 @@ class DatabaseSink(Sink):
         written = 0
         # One transaction per table: a reader sees the old rows or the new ones, and a push
         # killed midway leaves the table as it was.
-        with self._begin(f"writing table {batch.table!r}") as conn:
+        with self._begin(f"writing table {batch.table!r}", batch.table) as conn:
             if full:
                 delete_all(conn, table)
             for chunk in _chunks(rows, self.options.batch_size):
@@ -125,16 +128,17 @@ class DatabaseSink(Sink):
         dialect = conn.dialect
         return self.options.use_copy and dialect.name == "postgresql" and dialect.driver == "psycopg"
 
-    def _begin(self, doing: str) -> _Transaction:
-        return _Transaction(self.engine, doing)
+    def _begin(self, doing: str, table: str | None = None) -> _Transaction:
+        return _Transaction(self.engine, doing, table)
 
 
 class _Transaction:
-    """``engine.begin()`` whose database errors become ``StoreError``s naming the target."""
+    """``engine.begin()`` whose database errors become sdk errors (``errors.translate``)."""
 
-    def __init__(self, engine: Engine, doing: str) -> None:
+    def __init__(self, engine: Engine, doing: str, table: str | None) -> None:
         self._engine = engine
         self._doing = doing
+        self._table = table
         self._context: Any = None
 
     def __enter__(self) -> Connection:
@@ -142,19 +146,21 @@ class _Transaction:
             self._context = self._engine.begin()
             conn: Connection = self._context.__enter__()
         except SQLAlchemyError as exc:
-            target = _safe(self._engine)
-            raise StoreError(f"cannot connect to the target database {target}: {_reason(exc)}") from None
+            raise cannot_connect(exc, self._engine) from None
         return conn
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
             self._context.__exit__(*exc_info)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"{self._doing} in {_safe(self._engine)} failed: {_reason(exc)}") from None
-        if isinstance(exc_info[1], SQLAlchemyError):
-            raise StoreError(
-                f"{self._doing} in {_safe(self._engine)} failed: {_reason(exc_info[1])}"
-            ) from None
+        except Exception as exc:  # the commit's own failure
+            if (error := self._translate(exc)) is None:
+                raise
+            raise error from None
+        if exc_info[1] is not None and (error := self._translate(exc_info[1])) is not None:
+            raise error from None
+
+    def _translate(self, exc: BaseException) -> KpihubError | None:
+        return translate(exc, engine=self._engine, doing=self._doing, table=self._table)
 
 
 def _engine(url: str) -> Engine:
@@ -166,16 +172,6 @@ def _engine(url: str) -> Engine:
             "the database sink's url is not a usable SQLAlchemy URL; use e.g. "
             "postgresql+psycopg://user:password@host/db, mysql+pymysql://user@host/db or sqlite:///kpis.db"
         ) from None
-
-
-def _safe(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip()
-    return text.splitlines()[0] if text else type(original).__name__
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

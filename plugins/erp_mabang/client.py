@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from sdk import ConfigError, CredentialError, KpihubError, RateLimited, TerminalError, UpstreamUnavailable
-from sdk.http import ApiClient, Auth, RateBudgets, RateLimit, RetryPolicy, hmac_sha256_hex
+from sdk.http import ApiClient, Auth, RateBudgets, RateLimit, RetryPolicy, error_field, hmac_sha256_hex
 
 __all__ = [
     "BUDGETS",
@@ -114,7 +114,7 @@ def classify(response: httpx.Response, body: Any) -> KpihubError | None:
     code = str(body.get("code", "")).strip()
     if code == "200":
         return None
-    message = str(body.get("message") or body.get("msg") or "no message")[:300]
+    message = error_field(body.get("message")) or error_field(body.get("msg")) or "no message"
     kind = ERROR_CODES.get(code, TerminalError)
     text = f"Mabang refused the call: code {code or '(none)'}: {message}"
     if kind is CredentialError:

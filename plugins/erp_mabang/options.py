@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from sdk import Source
+from sdk import Destination, Source
 
 __all__ = ["DEFAULT_BASE_URL", "MabangCredentials", "MabangOptions", "MabangShop"]
 
@@ -31,7 +32,7 @@ class MabangOptions(Source.Options):
     every Mabang shop id with its name and platform, as hints for filling it in.
     """
 
-    base_url: str = Field(
+    base_url: Annotated[str, Destination("url", hosts=("*.mabangerp.com",))] = Field(
         default=DEFAULT_BASE_URL,
         description="the gateway; both /api/v2 and /api/v1 (with version in the body) are in use",
     )

@@ -25,10 +25,18 @@ SCOPE = "https://analysis.windows.net/powerbi/api/.default"
 class MsalHttpClient:
     """msal's ``http_client`` over httpx; URLs on ``authority_host`` go to ``identity_url``."""
 
-    def __init__(self, authority_host: str, identity_url: str | None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        authority_host: str,
+        identity_url: str | None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._from = authority_host.rstrip("/")
         self._to = identity_url.rstrip("/") if identity_url else None
-        self._http = httpx.Client(timeout=timeout)
+        # Redirects are not followed: every hop must pass the hub's egress guard (the transport).
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
 
     def _url(self, url: str) -> str:
         if self._to and url.startswith(self._from):
@@ -58,9 +66,10 @@ class EntraAuth(Auth):
         client_secret: str,
         authority_host: str,
         identity_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._secret = client_secret
-        self._http = MsalHttpClient(authority_host, identity_url)
+        self._http = MsalHttpClient(authority_host, identity_url, transport=transport)
         self._app: msal.ConfidentialClientApplication | None = None
         self._authority = f"{authority_host.rstrip('/')}/{tenant}"
         self._client_id = client_id

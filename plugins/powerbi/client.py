@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sdk import RateLimited
+from sdk import RateLimited, TerminalError
 from sdk.http import ApiClient, RateBudgets, RateLimit, RetryPolicy
 
 from .auth import EntraAuth
@@ -37,6 +37,7 @@ class PowerBIClient:
         credentials: PowerBICredentials,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        identity_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.auth = EntraAuth(
             tenant=options.tenant,
@@ -44,6 +45,7 @@ class PowerBIClient:
             client_secret=credentials.client_secret.get_secret_value(),
             authority_host=options.authority_host,
             identity_url=options.identity_url,
+            transport=identity_transport,
         )
         self.api = ApiClient(
             options.api_url,
@@ -70,22 +72,29 @@ class PowerBIClient:
         self.base = f"/v1.0/myorg/groups/{quote(options.workspace_id, safe='')}/datasets"
 
     async def datasets(self) -> list[dict[str, Any]]:
-        _, body = await self.api.request("GET", self.base, endpoint="metadata")
-        return list(body.get("value", [])) if isinstance(body, dict) else []
+        """The workspace's datasets, each with its ``id``."""
+        response, body = await self.api.request("GET", self.base, endpoint="metadata")
+        return _listing("listing the workspace's datasets", "id", response, body)
 
-    async def create_dataset(self, body: dict[str, Any], *, retention: str) -> dict[str, Any]:
-        _, created = await self.api.request(
+    async def create_dataset(self, body: dict[str, Any], *, retention: str) -> str:
+        """Create the push dataset ``body`` describes; returns its id."""
+        response, created = await self.api.request(
             "POST",
             self.base,
             endpoint="metadata",
             params={"defaultRetentionPolicy": retention},
             json_body=body,
         )
-        return dict(created)
+        dataset_id = _text(created.get("id")) if isinstance(created, dict) else None
+        if dataset_id is None:
+            raise _unexpected("creating the dataset", "the new dataset's 'id'", response, created)
+        return dataset_id
 
     async def tables(self, dataset_id: str) -> list[dict[str, Any]]:
-        _, body = await self.api.request("GET", f"{self._dataset(dataset_id)}/tables", endpoint="metadata")
-        return list(body.get("value", [])) if isinstance(body, dict) else []
+        """The dataset's tables, each with its ``name``."""
+        url = f"{self._dataset(dataset_id)}/tables"
+        response, body = await self.api.request("GET", url, endpoint="metadata")
+        return _listing("listing the dataset's tables", "name", response, body)
 
     async def put_table(self, dataset_id: str, table: dict[str, Any]) -> None:
         url = f"{self._dataset(dataset_id)}/tables/{quote(table['name'], safe='')}"
@@ -114,3 +123,25 @@ class PowerBIClient:
         await self.api.aclose()
         await self.rows_api.aclose()
         self.auth.close()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _listing(doing: str, required: str, response: httpx.Response, body: Any) -> list[dict[str, Any]]:
+    """The ``value`` list of a listing's answer, each item an object with a ``required`` text."""
+    found = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(found, list) or not all(isinstance(i, dict) and _text(i.get(required)) for i in found):
+        raise _unexpected(doing, f"a 'value' list of objects with {required!r}", response, body)
+    return found
+
+
+def _unexpected(doing: str, missing: str, response: httpx.Response, body: Any) -> TerminalError:
+    """An answer that is not Power BI's (a proxy's page, say): named by its shape, never quoted."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    shape = "a JSON object" if isinstance(body, dict) else "JSON" if isinstance(body, list) else "not JSON"
+    return TerminalError(
+        f"Power BI answered {doing} without {missing} (HTTP {response.status_code}, {kind}, {shape}); "
+        "check that the sink's api_url is the Power BI REST API and that no proxy answers in its place"
+    )

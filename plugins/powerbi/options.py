@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from sdk import Sink
+from sdk import Destination, Sink
 
 from .limits import MAX_PENDING_POSTS, MAX_ROWS_PER_POST, TABLE_NAME
 
-__all__ = ["PowerBICredentials", "PowerBIOptions"]
+__all__ = ["API_HOSTS", "AUTHORITY_HOSTS", "PowerBICredentials", "PowerBIOptions"]
+
+# The public cloud and the national clouds (US Government, China) Power BI runs in.
+API_HOSTS = (
+    "api.powerbi.com",
+    "api.powerbigov.us",
+    "api.high.powerbigov.us",
+    "api.mil.powerbigov.us",
+    "api.powerbi.cn",
+)
+AUTHORITY_HOSTS = ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn")
 
 
 class PowerBIOptions(Sink.Options):
@@ -25,9 +35,11 @@ class PowerBIOptions(Sink.Options):
     measures: bool = Field(default=True, description="add DAX measures (ratio of sums, attainment)")
     rows_per_post: int = Field(default=MAX_ROWS_PER_POST, ge=1, le=MAX_ROWS_PER_POST)
     max_pending: int = Field(default=MAX_PENDING_POSTS, ge=1, le=MAX_PENDING_POSTS)
-    authority_host: str = Field(default="https://login.microsoftonline.com")
-    api_url: str = Field(default="https://api.powerbi.com")
-    identity_url: str | None = Field(
+    authority_host: Annotated[str, Destination("url", hosts=AUTHORITY_HOSTS)] = Field(
+        default="https://login.microsoftonline.com"
+    )
+    api_url: Annotated[str, Destination("url", hosts=API_HOSTS)] = Field(default="https://api.powerbi.com")
+    identity_url: Annotated[str | None, Destination("url", hosts=AUTHORITY_HOSTS)] = Field(
         default=None, description="send the identity requests here instead (a local fake Entra endpoint)"
     )
     time_scale: float = Field(

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from sdk import ConfigError, Sink, TableBatch, TableSchema
+from sdk import ConfigError, Sink, SinkContext, TableBatch, TableSchema
 
 from .client import PowerBIClient
 from .dataset import POWERBI_TYPES, check_fits, dataset_body, table_body, wire_converter
@@ -47,13 +47,14 @@ class PowerBISink(Sink):
         self,
         options: PowerBIOptions,
         credentials: PowerBICredentials,
+        context: SinkContext | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        super().__init__(options, credentials)
-        self._transport = transport
+        super().__init__(options, credentials, context)
+        self._transport = transport or self.context.transport
         self._client: PowerBIClient | None = None
         self.pacer = DatasetPacer(
             time_scale=options.time_scale, max_pending=options.max_pending, clock=clock, sleep=sleep
@@ -67,7 +68,12 @@ class PowerBISink(Sink):
     @property
     def client(self) -> PowerBIClient:
         if self._client is None:
-            self._client = PowerBIClient(self.options, self.credentials, transport=self._transport)
+            self._client = PowerBIClient(
+                self.options,
+                self.credentials,
+                transport=self._transport,
+                identity_transport=self.context.sync_transport,
+            )
         return self._client
 
     async def prepare(self, schemas: Sequence[TableSchema]) -> None:
@@ -76,8 +82,7 @@ class PowerBISink(Sink):
         found = [d for d in await self.client.datasets() if d.get("name") == self.options.dataset]
         if not found:
             body = dataset_body(self.options.dataset, schemas, measures=self.options.measures)
-            created = await self.client.create_dataset(body, retention=self.options.retention)
-            self.dataset_id = str(created["id"])
+            self.dataset_id = await self.client.create_dataset(body, retention=self.options.retention)
             return
         dataset = found[0]
         if dataset.get("addRowsAPIEnabled") is False:
@@ -85,7 +90,7 @@ class PowerBISink(Sink):
                 f"dataset {self.options.dataset!r} in workspace {self.options.workspace_id} is not a push "
                 "dataset; choose another dataset name in the sink's options"
             )
-        self.dataset_id = str(dataset["id"])
+        self.dataset_id = str(dataset["id"])  # the client saw to it that there is one
         await self._evolve(schemas)
 
     async def _evolve(self, schemas: Sequence[TableSchema]) -> None:

@@ -23,7 +23,7 @@ from sdk import (
     TerminalError,
     UpstreamUnavailable,
 )
-from sdk.http import parse_retry_after
+from sdk.http import error_field, parse_retry_after
 
 __all__ = [
     "AUTH_RETRY_ERRORS",
@@ -124,6 +124,6 @@ def classify(response: httpx.Response, body: Any) -> KpihubError | None:
         if response.status_code == 200 and not isinstance(body, dict):
             return UpstreamUnavailable(f"{response.request.url.path}: the answer is not a JSON object")
         return None
-    message = str(body.get("message") or "")[:300]
+    message = error_field(body.get("message"))
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     return from_error(code, message, response.request.url.path, retry_after)

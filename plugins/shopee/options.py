@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from sdk import Source
+from sdk import Destination, Source
 
-from .regions import HOSTS, REGIONS
+from .regions import HOSTS, OFFICIAL_HOSTS, REGIONS
 
 __all__ = ["ANY_SHOP", "ShopeeCredentials", "ShopeeOptions", "refresh_tokens"]
 
@@ -22,10 +22,14 @@ class ShopeeOptions(Source.Options):
     shops: dict[str, str] = Field(
         min_length=1, description="shop id -> its region code (SG, MY, TH, PH, VN, ID, TW, BR, ...)"
     )
-    host: Literal["global", "china", "brazil", "sandbox", "sandbox_china"] = Field(
+    host: Annotated[
+        Literal["global", "china", "brazil", "sandbox", "sandbox_china"], Destination("choice")
+    ] = Field(
         default="global", description="production near SG (global), Chinese Mainland, Brazil/US, or sandbox"
     )
-    base_url: str | None = Field(default=None, description="replaces the host: a proxy or a simulator")
+    base_url: Annotated[str | None, Destination("url", hosts=OFFICIAL_HOSTS)] = Field(
+        default=None, description="replaces the host: another Shopee host, or a simulator the operator allows"
+    )
     start_date: dt.date | None = Field(default=None, description="first day to read; default 90 days back")
     ads: bool = Field(default=True, description="read daily CPC ads performance")
     ads_lookback_days: int = Field(default=3, ge=1, le=30, description="ad days re-read (restated)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HOSTS", "REGIONS", "Region", "region"]
+__all__ = ["HOSTS", "OFFICIAL_HOSTS", "REGIONS", "Region", "region"]
 
 HOSTS: dict[str, str] = {
     "global": "https://partner.shopeemobile.com",
@@ -17,6 +17,8 @@ HOSTS: dict[str, str] = {
 
 A test partner id works only against a sandbox host, a live one only in production.
 """
+OFFICIAL_HOSTS = tuple(url.removeprefix("https://") for url in HOSTS.values())
+"""The hosts a connection's ``base_url`` may name: Shopee's own."""
 
 
 @dataclass(frozen=True)

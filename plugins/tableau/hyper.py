@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sdk import TableSchema
+from sdk import ConfigError, TableSchema
 
 __all__ = ["HyperWriter", "hyper_types"]
 
@@ -90,6 +90,7 @@ class HyperWriter:
             NULLABLE,
             Connection,
             CreateMode,
+            HyperException,
             Inserter,
             TableDefinition,
             TableName,
@@ -99,7 +100,8 @@ class HyperWriter:
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
         # The other tables of a shared file stay as they are: start from a copy of it.
         keep = append or self.one_file
-        if keep and final.exists():
+        copied = keep and final.exists()
+        if copied:
             shutil.copyfile(final, temp)
         types = hyper_types()
         name = TableName(*self.table_name(schema.name))
@@ -113,7 +115,17 @@ class HyperWriter:
         written = 0
         try:
             mode = CreateMode.CREATE_IF_NOT_EXISTS if keep else CreateMode.CREATE_AND_REPLACE
-            with Connection(self._process.endpoint, str(temp), mode) as conn:
+            try:
+                connection = Connection(self._process.endpoint, str(temp), mode)
+            except HyperException as exc:
+                if not copied:
+                    raise
+                # Only the copy was opened: the file itself is left as it was.
+                raise ConfigError(
+                    f"the Tableau sink's file {final} is not a Hyper extract (Hyper cannot open it); "
+                    "move it away, or name another file in the sink's options"
+                ) from exc
+            with connection as conn:
                 conn.catalog.create_schema_if_not_exists(SCHEMA)
                 if not append:
                     conn.execute_command(f"DROP TABLE IF EXISTS {name}")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, model_validator
 
-from sdk import ConfigError, Sink, TableBatch, TableSchema
+from sdk import ConfigError, Destination, Sink, SinkContext, TableBatch, TableSchema
 
 from .hyper import HyperWriter
 from .publish import TableauPublisher
@@ -21,16 +21,17 @@ __all__ = ["HyperSink", "TableauCredentials", "TableauOptions"]
 class TableauOptions(Sink.Options):
     """Where the extracts are written, and where they are published (when ``server_url`` is set)."""
 
-    directory: str | None = Field(
+    directory: Annotated[str | None, Destination("output_path")] = Field(
         default=None, min_length=1, description="folder of the .hyper files, one per table"
     )
-    file: str | None = Field(
+    file: Annotated[str | None, Destination("output_path")] = Field(
         default=None,
         min_length=1,
         description="one .hyper file holding every table (as Extract.<table>), instead of directory",
     )
-    server_url: str | None = Field(
-        default=None, description="Tableau Server or Cloud URL; unset: no publishing"
+    server_url: Annotated[str | None, Destination("url", hosts=("*.online.tableau.com",))] = Field(
+        default=None,
+        description="Tableau Cloud URL, or a Tableau Server the hub's operator allows; unset: no publishing",
     )
     site: str = Field(default="", description="the site's content URL ('' is the default site)")
     project: str = Field(default="Default", description="project the data sources are published in")
@@ -85,8 +86,10 @@ class HyperSink(Sink):
     options: TableauOptions
     credentials: TableauCredentials
 
-    def __init__(self, options: TableauOptions, credentials: TableauCredentials) -> None:
-        super().__init__(options, credentials)
+    def __init__(
+        self, options: TableauOptions, credentials: TableauCredentials, context: SinkContext | None = None
+    ) -> None:
+        super().__init__(options, credentials, context)
         self._writer: HyperWriter | None = None
         self._schemas: dict[str, TableSchema] = {}
         self.publisher: TableauPublisher | None = None
@@ -114,6 +117,7 @@ class HyperSink(Sink):
                 pat_secret=secret.get_secret_value(),
                 api_version=self.options.api_version,
                 chunk_bytes=self.options.chunk_bytes,
+                transport=self.context.transport,
             )
             await self.publisher.sign_in()
         if self._writer is None:

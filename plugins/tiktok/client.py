@@ -33,6 +33,7 @@ from sdk.http import (
     RateBudgets,
     RateLimit,
     TokenSet,
+    error_field,
     response_json,
 )
 
@@ -93,7 +94,8 @@ def classify(response: httpx.Response, body: Any) -> KpihubError | None:
         return UpstreamUnavailable(f"TikTok answered HTTP {response.status_code} without a code")
     where = response.request.url.path if response.request is not None else "?"
     said = (
-        f"TikTok {where}: code {code}: {body.get('message', '')} (request_id {body.get('request_id', '-')})"
+        f"TikTok {where}: code {error_field(code)}: {error_field(body.get('message'))} "
+        f"(request_id {error_field(body.get('request_id')) or '-'})"
     )
     if code in RATE_LIMIT_CODES or response.status_code == 429:
         return RateLimited(said)
@@ -152,12 +154,13 @@ class TikTokTokens(OAuthRefresh):
         data = body.get("data") or {}
         if body.get("code") in INTERNAL_CODES | RATE_LIMIT_CODES:
             raise UpstreamUnavailable(
-                f"TikTok token endpoint: code {body['code']}: {body.get('message', '')}"
+                f"TikTok token endpoint: code {error_field(body['code'])}: {error_field(body.get('message'))}"
             )
         if body.get("code") != 0 or not data.get("access_token"):
             what = "refresh token" if self.refresh_token else "auth code"
             raise CredentialError(
-                f"TikTok refused the {what} (code {body.get('code')}: {body.get('message', '')}); "
+                f"TikTok refused the {what} (code {error_field(body.get('code'))}: "
+                f"{error_field(body.get('message'))}); "
                 "the seller must authorise the app again"
             )
         self.auth_code = None  # spent

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from sdk import Source
+from sdk import Destination, Source
 
 __all__ = ["API_HOST", "AUTH_HOST", "REGIONS", "Region", "TikTokCredentials", "TikTokOptions", "TikTokShop"]
 
@@ -70,8 +71,8 @@ class TikTokOptions(Source.Options):
     lag_seconds: int = Field(
         default=60, ge=0, le=86400, description="records updated this recently are left for the next sync"
     )
-    api_url: str = API_HOST
-    auth_url: str = AUTH_HOST
+    api_url: Annotated[str, Destination("url", hosts=("open-api.tiktokglobalshop.com",))] = API_HOST
+    auth_url: Annotated[str, Destination("url", hosts=("auth.tiktok-shops.com",))] = AUTH_HOST
 
     @model_validator(mode="after")
     def _distinct(self) -> TikTokOptions:

@@ -17,7 +17,7 @@ from .auth import (
     TokenSet,
     hmac_sha256_hex,
 )
-from .body import response_json
+from .body import error_field, response_json
 from .client import ApiClient, Classifier, RetryPolicy, parse_retry_after
 from .paginate import CursorPaginator, NextTokenPaginator, PageNumberPaginator, Paginator, time_windows
 from .ratelimit import RateBudgets, RateLimit, TokenBucket
@@ -47,6 +47,7 @@ __all__ = [
     "TokenBucket",
     "TokenSet",
     "decode_report",
+    "error_field",
     "hmac_sha256_hex",
     "parse_retry_after",
     "redact_library_logs",

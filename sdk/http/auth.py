@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import CredentialError, UpstreamUnavailable
-from .body import response_json
+from ..errors import ConfigError, CredentialError, UpstreamUnavailable
+from .body import error_field, response_json
 
 __all__ = [
     "Auth",
@@ -224,9 +224,16 @@ class OAuthRefresh(Auth):
             raise UpstreamUnavailable(f"token endpoint unreachable: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
             raise UpstreamUnavailable(f"token endpoint answered {response.status_code}")
+        if response.status_code in (404, 405):
+            raise ConfigError(
+                f"the token endpoint answered HTTP {response.status_code}: the token URL is wrong; give the "
+                "full URL of the token endpoint (e.g. https://api.amazon.com/auth/o2/token)"
+            )
         body = _json(response)
         if response.status_code != 200 or "access_token" not in body:
-            reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
+            reason = (
+                error_field(body.get("error_description")) or error_field(body.get("error"))
+            ) or f"HTTP {response.status_code}"
             raise CredentialError(
                 f"the refresh token was refused ({reason}); authorise the app again to get a new one"
             )

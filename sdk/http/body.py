@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
-__all__ = ["response_json"]
+__all__ = ["error_field", "response_json"]
 
 _parsed: weakref.WeakKeyDictionary[httpx.Response, Any] = weakref.WeakKeyDictionary()
 
@@ -64,3 +64,18 @@ def loads(content: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     return json.loads(content)
+
+
+ERROR_FIELD_LIMIT = 200
+"""Characters of a platform's error field an error message may quote."""
+
+
+def error_field(value: Any) -> str:
+    """A platform's documented error field (a code or a message) fit to quote in an error: a
+    scalar on one line, cut to ``ERROR_FIELD_LIMIT`` characters; anything else (an object, a
+    list: not what the platform documents) is not quoted at all, so an unexpected answer, say
+    from a service that is not the platform, never travels back in an error message."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    text = " ".join(str(value).split())
+    return text if len(text) <= ERROR_FIELD_LIMIT else text[: ERROR_FIELD_LIMIT - 1] + "…"

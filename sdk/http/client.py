@@ -40,7 +40,7 @@ from ..errors import (
     UpstreamUnavailable,
 )
 from .auth import Auth, NoAuth, OAuthRefresh
-from .body import response_json
+from .body import error_field, response_json
 from .ratelimit import RateBudgets, RateLimit
 from .redact import Redactor
 
@@ -285,13 +285,14 @@ class ApiClient:
 
 
 def _summary(body: Any) -> str:
-    """The platform's own error code and message, short."""
+    """The platform's own error code and message, short: only scalar fields are quoted, never
+    a body (``error_field``)."""
     if isinstance(body, dict):
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
-            return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+            return f"{error_field(first.get('code'))}: {error_field(first.get('message'))}".strip(": ")
         for code_key, message_key in (("code", "message"), ("error", "message"), ("code", "detail")):
             if code_key in body:
-                return f"{body.get(code_key)}: {body.get(message_key, '')}".strip(": ")
+                return f"{error_field(body.get(code_key))}: {error_field(body.get(message_key))}".strip(": ")
     return ""

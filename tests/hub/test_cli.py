@@ -6,6 +6,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from hub_env import uploads
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -306,10 +307,10 @@ def test_mapping_with_an_unknown_time_directive_is_refused(cli_hub):
 
 def test_error_text_with_markup_characters_is_printed_verbatim(hub_env, tmp_path):
     assert run("init").exit_code == 0
-    weird = tmp_path / "jd[" / "]"  # its path reads like a closing markup tag: jd[/]
+    weird = uploads(tmp_path) / "jd[" / "]"  # its path reads like a closing markup tag: jd[/]
     weird.mkdir(parents=True)
     (weird / "teams.jsonl").write_text("{not json\n")
-    (tmp_path / "weird.json").write_text(json.dumps({"directory": str(weird)}))
+    (tmp_path / "weird.json").write_text(json.dumps({"directory": "jd[/]"}))
     assert run("connection", "add", "j1", "--plugin", "files", "--options", "weird.json").exit_code == 0
     result = run("sync", "j1")
     assert result.exit_code == 1

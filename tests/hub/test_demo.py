@@ -40,6 +40,9 @@ WHEN = {
     "resolved_at",
 }
 FACT_KEY = ("metric_id", "grain", "period_start", "scope_type", "scope_id")
+# The demo is its hub's operator: its work directory holds the demo tenant's two areas.
+UPLOADS = Path("default") / "uploads"
+OUTPUTS = Path("default") / "outputs"
 
 
 def _run(workdir: Path, seed: int = 7) -> subprocess.CompletedProcess[str]:
@@ -139,7 +142,14 @@ def runs(tmp_path_factory):
 
 def test_outputs_exist_and_say_where_they_are(runs):
     workdir = runs["dir"]
-    for name in ("kpihub.db", "master.key", "client.db", "webhook-received.jsonl", "powerbi-dataset.json"):
+    for name in (
+        "kpihub.db",
+        "master.key",
+        OUTPUTS / "client.db",
+        OUTPUTS / "kpi.hyper",
+        "webhook-received.jsonl",
+        "powerbi-dataset.json",
+    ):
         assert (workdir / name).is_file(), name
         assert str(workdir / name) in runs["first"].stdout.replace("\n", "")
     assert (workdir / "master.key").stat().st_mode & 0o077 == 0
@@ -149,7 +159,7 @@ def test_outputs_exist_and_say_where_they_are(runs):
 
 
 def test_client_database_equals_the_hub(runs):
-    hub, client = _engine(runs["dir"] / "kpihub.db"), _engine(runs["dir"] / "client.db")
+    hub, client = _engine(runs["dir"] / "kpihub.db"), _engine(runs["dir"] / OUTPUTS / "client.db")
     for table in (*KPI_TABLES, *DIMENSIONS):
         columns = [c for c in _columns(client, table) if c not in WHEN]
         assert set(columns) <= set(_columns(hub, table)), table
@@ -165,13 +175,13 @@ def _fx(workdir: Path) -> dict[tuple[str, str], float]:
     """The rate sheet the demo wrote for its files connection (currency, day) -> CNY."""
     import csv
 
-    with (workdir / "seller-files" / "fx_rates.csv").open(encoding="utf-8") as fh:
+    with (workdir / UPLOADS / "seller-files" / "fx_rates.csv").open(encoding="utf-8") as fh:
         return {(r["currency"], r["date"]): float(r["rate"]) for r in csv.DictReader(fh)}
 
 
 def test_gmv_per_shop_month_recomputed_from_the_client_orders(runs):
     """GMV = Σ gross amount of orders not cancelled, by the order's local day, in CNY."""
-    client = _engine(runs["dir"] / "client.db")
+    client = _engine(runs["dir"] / OUTPUTS / "client.db")
     rates = _fx(runs["dir"])
     with client.connect() as conn:
         zones = {
@@ -234,7 +244,7 @@ def test_hyper_extract_and_power_bi_hold_the_kpi_facts(runs):
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in KPI_TABLES}
     with (
         HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}) as hyper,
-        Connection(hyper.endpoint, str(workdir / "kpi.hyper")) as conn,
+        Connection(hyper.endpoint, str(workdir / OUTPUTS / "kpi.hyper")) as conn,
     ):
         # One file, one table per published table.
         held = {

@@ -83,7 +83,7 @@ def test_the_demo_raises_and_delivers_its_alert_on_any_day(tmp_path, today):
         json.loads(line) for line in (workdir / "webhook-received.jsonl").read_text().splitlines() if line
     ]
     messages = " ".join(entry["payload"]["message"] for entry in received)
-    engine = sa.create_engine(f"sqlite:///{workdir / 'client.db'}")
+    engine = sa.create_engine(f"sqlite:///{workdir / 'default' / 'outputs' / 'client.db'}")
     with engine.connect() as conn:
         pushed = conn.execute(sa.text("SELECT alert_id, scope_id FROM kpi_alert")).all()
     engine.dispose()

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
+from hub_env import uploads
 
 from hub.connections import get_connection, open_source
 from hub.mapping_versions import save_override
@@ -26,7 +27,7 @@ def _sync(hub):
 
 
 def test_csv_and_jsonl_files_land_as_standard_rows(hub, connect, tmp_path):
-    sheets = tmp_path / "sheets"
+    sheets = uploads(tmp_path) / "sheets"
     sheets.mkdir()
     (sheets / "sku_costs.csv").write_text(
         "sku,valid_from,purchase_cost,first_leg_cost,currency\n"
@@ -38,7 +39,7 @@ def test_csv_and_jsonl_files_land_as_standard_rows(hub, connect, tmp_path):
     (sheets / "fx_rates.jsonl").write_text(
         '{"date": "2026-01-01", "currency": "CNY", "base_currency": "USD", "rate": "0.1380"}\n'
     )
-    connect("sheets", plugin="files", options={"directory": str(sheets)}, credentials={})
+    connect("sheets", plugin="files", options={"directory": "sheets"}, credentials={})
 
     result = _sync(hub)
 
@@ -61,10 +62,10 @@ def test_csv_and_jsonl_files_land_as_standard_rows(hub, connect, tmp_path):
 
 
 def test_chinese_headers_through_a_mapping_override(hub, connect, tmp_path):
-    sheets = tmp_path / "sheets"
+    sheets = uploads(tmp_path) / "sheets"
     sheets.mkdir()
     (sheets / "staff.csv").write_text("工号,姓名,团队\nE01,王芳,T1\nE02,李雷,T2\n", encoding="utf-8")
-    connect("sheets", plugin="files", options={"directory": str(sheets)}, credentials={})
+    connect("sheets", plugin="files", options={"directory": "sheets"}, credentials={})
     first = _sync(hub)
     assert first.rows_rejected == 2, "the default mapping expects English headers"
 

@@ -12,7 +12,7 @@ from sdk import ConfigError
 from ...kpi.alert_rules import AlertRule, add_rule, list_rules, update_rule
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, require
-from ..errors import ApiError
+from ..errors import ApiError, conflict
 
 __all__ = ["router"]
 
@@ -42,7 +42,9 @@ class AlertRulePublic(BaseModel):
 class AlertRuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channels: list[str] | None = Field(default=None, max_length=20, description="Write-only apprise URLs.")
+    channels: list[Annotated[str, Field(max_length=2000)]] | None = Field(
+        default=None, max_length=20, description="Write-only apprise URLs."
+    )
     enabled: bool | None = None
 
 
@@ -75,7 +77,13 @@ def get_rules(hub: Hub, caller: Caller, paging: Paging) -> Page[AlertRulePublic]
     return Page[AlertRulePublic].of([AlertRulePublic.model_validate(r) for r in _rules(hub, caller)], paging)
 
 
-@router.post("", response_model=AlertRulePublic, status_code=201, summary="Add an alert rule")
+@router.post(
+    "",
+    response_model=AlertRulePublic,
+    status_code=201,
+    responses=conflict("A rule of that name exists"),
+    summary="Add an alert rule",
+)
 def create_rule(hub: Hub, caller: Configure, body: AlertRule) -> AlertRulePublic:
     _unlimited(caller)
     try:

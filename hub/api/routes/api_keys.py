@@ -1,4 +1,8 @@
-"""``/api-keys``: create (shown once), list, revoke (admins only)."""
+"""``/api-keys``: create (shown once), list, revoke (admins only).
+
+A key is created with at most its creator's role and scope, and, when it acts for a user, at
+most that user's: scopes never widen.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from ...store.service_tables import api_keys, users
-from ..access import Permission, Principal, Role, Scope, create_api_key
+from ..access import Permission, Principal, Role, Scope, create_api_key, role_within
 from ..deps import MAX_ID, Hub, ObjectId, Page, Paging, require
+from ..errors import ApiError
 from ..scoping import not_found, record
 
 __all__ = ["router"]
@@ -52,9 +57,11 @@ def _get(hub: Hub, caller: Principal, key_id: ObjectId) -> ApiKeyPublic:
         row = conn.execute(
             select(api_keys).where(api_keys.c.id == key_id, api_keys.c.tenant_id == caller.tenant_id)
         ).first()
-    if row is None:
+    found = None if row is None else ApiKeyPublic.model_validate(row._asdict())
+    # A scoped admin sees and revokes only the keys within its own scope.
+    if found is None or not found.scope.within(caller.scope):
         raise not_found("api key", key_id)
-    return ApiKeyPublic.model_validate(row._asdict())
+    return found
 
 
 @router.get("", response_model=Page[ApiKeyPublic], summary="List API keys")
@@ -64,18 +71,30 @@ def list_keys(hub: Hub, caller: Admin, paging: Paging) -> Page[ApiKeyPublic]:
             select(api_keys).where(api_keys.c.tenant_id == caller.tenant_id).order_by(api_keys.c.id)
         )
         items = [ApiKeyPublic.model_validate(r._asdict()) for r in rows]
-    return Page[ApiKeyPublic].of(items, paging)
+    return Page[ApiKeyPublic].of([k for k in items if k.scope.within(caller.scope)], paging)
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=201, summary="Create an API key (shown once)")
 def create_key(hub: Hub, caller: Admin, body: ApiKeyCreate) -> ApiKeyCreated:
+    refused = caller.may_grant(body.role, body.scope)
+    if refused:
+        raise ApiError(403, f"{refused}; create keys within your own role and scope", [("body", refused)])
     with hub.ready_store.begin() as conn:
         if body.user_id is not None:
             owner = conn.execute(
-                select(users.c.id).where(users.c.id == body.user_id, users.c.tenant_id == caller.tenant_id)
+                select(users.c.id, users.c.role, users.c.scope, users.c.disabled).where(
+                    users.c.id == body.user_id, users.c.tenant_id == caller.tenant_id
+                )
             ).first()
-            if owner is None:
+            if owner is None or owner.disabled:
                 raise not_found("user", body.user_id)
+            user_scope = Scope.model_validate(dict(owner.scope or {}))
+            if not role_within(body.role, Role(owner.role)) or not body.scope.within(user_scope):
+                raise ApiError(
+                    403,
+                    "a key acting for a user gets at most the user's role and scope",
+                    [("body.user_id", "the key would reach beyond its user")],
+                )
         key_id, key = create_api_key(
             conn,
             tenant_id=caller.tenant_id,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
-from sdk import KpihubError
+from sdk import KpihubError, SourceContext
 
 from ...connections import (
     ConnectionInfo,
@@ -28,11 +28,11 @@ from ...errors import describe_validation
 from ...scheduler import Lease
 from ...scheduler.pipeline import process_name
 from ...store.tables import connections as connections_table
-from ...sync import remap_connection
+from ...sync import declared_shops, remap_connection
 from ...sync.engine import redact
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, Transport, require
-from ..errors import ApiError
+from ..errors import ApiError, conflict
 from ..scoping import visible_connection, visible_connections
 
 __all__ = ["ConnectionPublic", "public_connection", "router"]
@@ -130,6 +130,28 @@ def _validate_fields(hub: HubContext, plugin: str, options: Any, credentials: An
         raise ApiError(422, f"invalid settings for plugin {plugin!r}", problems)
 
 
+def _within_scope(hub: HubContext, caller: Principal, info: ConnectionInfo, options: dict[str, Any]) -> None:
+    """Refuse options that would make the connection write rows for a shop outside the scoped
+    caller's (``shop_id`` of a single-shop connection, a marketplace's or a shop's hub id)."""
+    source_cls = hub.registry.source(info.plugin)
+    source = source_cls(
+        source_cls.Options.model_validate(options),
+        source_cls.Credentials.model_construct(),  # naming its shops needs no secret
+        SourceContext(connection=info.name),
+    )
+    outside = sorted(
+        str(d.get("shop_id"))
+        for d in declared_shops(source)
+        if d.get("shop_id") is not None and not caller.scope.allows_shop(d.get("platform"), d.get("shop_id"))
+    )
+    if outside:
+        raise ApiError(
+            403,
+            "these options would write rows for shops outside your key's scope; nothing was changed",
+            [("body.options", f"shop(s) {', '.join(outside[:10])}")],
+        )
+
+
 @router.get("", response_model=Page[ConnectionPublic], summary="List connections")
 def list_connections(hub: Hub, caller: Caller, paging: Paging) -> Page[ConnectionPublic]:
     infos = visible_connections(hub, caller)
@@ -138,7 +160,13 @@ def list_connections(hub: Hub, caller: Caller, paging: Paging) -> Page[Connectio
     return Page[ConnectionPublic](items=items, total=len(infos), limit=paging.limit, offset=paging.offset)
 
 
-@router.post("", response_model=ConnectionPublic, status_code=201, summary="Add a connection")
+@router.post(
+    "",
+    response_model=ConnectionPublic,
+    status_code=201,
+    responses=conflict("A connection of that name exists"),
+    summary="Add a connection",
+)
 def create_connection(hub: Hub, caller: Configure, body: ConnectionCreate) -> ConnectionPublic:
     if not caller.scope.unlimited:
         raise ApiError(403, "a key limited to some shops cannot add connections; ask an admin")
@@ -160,6 +188,7 @@ def create_connection(hub: Hub, caller: Configure, body: ConnectionCreate) -> Co
         credentials=body.credentials,
         tenant=caller.tenant,
         actor=caller.actor,
+        egress=hub.egress,
     )
     return public_connection(hub, info)
 
@@ -175,6 +204,8 @@ def update_one(
 ) -> ConnectionPublic:
     info = visible_connection(hub, caller, connection_id)
     _validate_fields(hub, info.plugin, body.options, None)
+    if body.options is not None and not caller.scope.unlimited:
+        _within_scope(hub, caller, info, body.options)
     info = update_connection(
         hub.ready_store,
         hub.vault,
@@ -183,6 +214,7 @@ def update_one(
         options=body.options,
         credentials=body.credentials,
         actor=caller.actor,
+        egress=hub.egress,
     )
     return public_connection(hub, info)
 
@@ -190,7 +222,9 @@ def update_one(
 @router.post("/{connection_id}/check", response_model=CheckResult, summary="Make a live authenticated call")
 def check(hub: Hub, caller: Operate, connection_id: ObjectId, transport: Transport) -> CheckResult:
     info = visible_connection(hub, caller, connection_id)
-    source = open_source(hub.ready_store, hub.vault, hub.registry, info, transport=transport)
+    source = open_source(
+        hub.ready_store, hub.vault, hub.registry, info, transport=transport, egress=hub.egress
+    )
 
     async def call() -> CheckResult:
         try:
@@ -226,11 +260,12 @@ def resume(hub: Hub, caller: Configure, connection_id: ObjectId) -> ConnectionPu
 @router.post(
     "/{connection_id}/remap",
     response_model=RemapResult,
+    responses=conflict("The connection is running"),
     summary="Re-derive standard rows from kept raw records under the mappings in force",
 )
 def remap(hub: Hub, caller: Operate, connection_id: ObjectId, force: bool = False) -> RemapResult:
     info = visible_connection(hub, caller, connection_id)
-    source = open_source(hub.ready_store, hub.vault, hub.registry, info)
+    source = open_source(hub.ready_store, hub.vault, hub.registry, info, egress=hub.egress)
     with Lease(hub.ready_store, info.id, f"{process_name()}:remap") as lease:
         if not lease.held:
             raise ApiError(409, f"connection {info.name!r} is running; remap it when the run has finished")

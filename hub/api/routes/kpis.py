@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sdk import KpihubError, NotFound
+from sdk import ConfigError, KpihubError, NotFound
 
 from ...kpi.alerts import list_alerts, set_alert_status
 from ...kpi.query import query_kpis
+from ...kpi.target_periods import check_day
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, require
 from ..errors import ApiError
@@ -93,6 +94,13 @@ def list_kpis(
     start: Annotated[dt.date | None, Query(description="First period_start, inclusive.")] = None,
     end: Annotated[dt.date | None, Query(description="Last period_start, inclusive.")] = None,
 ) -> Page[KpiValuePublic]:
+    for name, day in (("start", start), ("end", end)):
+        if day is None:
+            continue
+        try:
+            check_day(day, name)
+        except ConfigError as exc:
+            raise ApiError(422, str(exc), [(f"query.{name}", str(exc))]) from None
     if start and end and start > end:
         raise ApiError(422, "start is after end", [("query.start", "after query.end")])
     try:

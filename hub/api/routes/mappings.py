@@ -2,7 +2,9 @@
 preview against kept raw records, versions and rollback.
 
 A saved mapping is used by the next sync and by ``remap``; saving changes no standard row
-by itself (run a remap for that).
+by itself (run a remap for that). A key limited to some shops saves overrides that may map
+rows only to those shops: checked on the kept raw records when it saves, and on every record
+at every later sync and remap (``ShopScope``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from sdk import MappingError, NotFound, Source, Stream
 
 from ...connections import ConnectionInfo, open_source
 from ...context import HubContext
-from ...mapping import PreviewResult, compile_mapping, merge_mapping, preview
-from ...mapping_versions import history, provided_fields, rollback, save_override
+from ...mapping import PreviewResult, check_override_size, compile_mapping, merge_mapping, preview
+from ...mapping_versions import ShopScope, history, provided_fields, rollback, save_override
 from ...store.tables import raw_records
 from ...sync import partition_defaults
 from ..access import Permission, Principal
@@ -90,7 +92,7 @@ class RollbackRequest(BaseModel):
 
 def _open(hub: HubContext, caller: Principal, connection_id: ObjectId) -> tuple[ConnectionInfo, Source]:
     info = visible_connection(hub, caller, connection_id)
-    return info, open_source(hub.ready_store, hub.vault, hub.registry, info)
+    return info, open_source(hub.ready_store, hub.vault, hub.registry, info, egress=hub.egress)
 
 
 def _stream(source: Source, name: str) -> Stream:
@@ -104,6 +106,57 @@ def _current(hub: HubContext, info: ConnectionInfo, stream: str) -> tuple[int, d
     with hub.ready_store.begin() as conn:
         versions = history(conn, info.id, stream)
     return (versions[-1].version, versions[-1].override) if versions else (0, {})
+
+
+_SCOPE_SAMPLE = 500
+"""Kept raw records a scoped key's override is tried on before it is saved."""
+
+
+def _within(caller: Principal) -> ShopScope | None:
+    return None if caller.scope.unlimited else ShopScope.of(caller.scope.model_dump())
+
+
+def _check_scope(
+    hub: HubContext,
+    info: ConnectionInfo,
+    source: Source,
+    stream: Stream,
+    override: dict[str, Any],
+    caller: Principal,
+) -> ShopScope | None:
+    """The caller's shop scope, after trying ``override`` on the newest kept raw records: a
+    row for a shop outside it refuses the save (403), naming the shop."""
+    within = _within(caller)
+    if within is None:
+        return None
+    try:
+        compiled = compile_mapping(
+            merge_mapping(stream.mapping(), override), provided=provided_fields(stream)
+        )
+    except MappingError as exc:
+        raise _invalid(exc) from None
+    with hub.ready_store.begin() as conn:
+        rows = conn.execute(
+            select(raw_records.c.data, raw_records.c.partition_key)
+            .where(raw_records.c.connection_id == info.id, raw_records.c.stream == stream.name)
+            .order_by(raw_records.c.id.desc())
+            .limit(_SCOPE_SAMPLE)
+        ).all()
+    by_partition = partition_defaults(source, stream)
+    outside: set[str] = set()
+    for data, key in rows:
+        try:
+            mapped = compiled.apply(data, by_partition.get(key, by_partition[None]))
+        except MappingError:
+            continue  # a record the mapping cannot map is reported by preview, not here
+        outside |= {str(row.get("shop_id")) for _, row in mapped if not within.allows(row)}
+    if outside:
+        raise ApiError(
+            403,
+            "this override maps records to shops outside your key's scope; nothing was saved",
+            [("body.override", f"rows for shop(s) {', '.join(sorted(outside)[:10])}")],
+        )
+    return within
 
 
 def _invalid(exc: MappingError) -> ApiError:
@@ -142,9 +195,12 @@ def put_mapping(
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
     before, _ = _current(hub, info, stream)
+    within = _check_scope(hub, info, source, found, body.override, caller)
     try:
         with hub.ready_store.begin() as conn:
-            version = save_override(conn, info.id, found, body.override, actor=caller.actor, note=body.note)
+            version = save_override(
+                conn, info.id, found, body.override, actor=caller.actor, note=body.note, within=within
+            )
             record(
                 conn,
                 caller,
@@ -164,6 +220,7 @@ def put_mapping(
 def validate(
     hub: Hub, caller: Caller, connection_id: ObjectId, stream: str, body: MappingCheck
 ) -> ValidationResult:
+    check_override_size(body.override)
     _, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
     try:
@@ -185,6 +242,7 @@ def preview_mapping(
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
     override = body.override if body.override is not None else _current(hub, info, stream)[1]
+    check_override_size(override)
     try:
         compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     except MappingError as exc:
@@ -221,10 +279,13 @@ def rollback_mapping(
     info, source = _open(hub, caller, connection_id)
     found = _stream(source, stream)
     before, _ = _current(hub, info, stream)
+    with hub.ready_store.begin() as conn:
+        target = next((v.override for v in history(conn, info.id, stream) if v.version == body.version), {})
+    within = _check_scope(hub, info, source, found, target, caller)
     try:
         with hub.ready_store.begin() as conn:
             try:
-                version = rollback(conn, info.id, found, body.version, actor=caller.actor)
+                version = rollback(conn, info.id, found, body.version, actor=caller.actor, within=within)
             except NotFound as exc:
                 raise ApiError(422, str(exc), [("body.version", "no such version")]) from None
             record(

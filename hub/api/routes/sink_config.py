@@ -16,7 +16,7 @@ from sdk import KpihubError
 
 from ...publish.sinks import add_sink, update_sink
 from ..deps import Hub, ObjectId
-from ..errors import ApiError
+from ..errors import ApiError, conflict
 from .connections import _NAME
 from .management import Configure
 from .sinks import SinkPublic, _get, _public, _unlimited
@@ -55,7 +55,13 @@ class SinkUpdate(BaseModel):
     )
 
 
-@router.post("", response_model=SinkPublic, status_code=201, summary="Configure a sink")
+@router.post(
+    "",
+    response_model=SinkPublic,
+    status_code=201,
+    responses=conflict("A sink of that name exists"),
+    summary="Configure a sink",
+)
 def create_sink(hub: Hub, caller: Configure, body: SinkCreate) -> SinkPublic:
     _unlimited(caller, "add")
     try:
@@ -76,6 +82,7 @@ def create_sink(hub: Hub, caller: Configure, body: SinkCreate) -> SinkPublic:
             tables=body.tables,
             tenant=caller.tenant,
             actor=caller.actor,
+            egress=hub.egress,
         )
     except KpihubError as exc:
         if "already exists" in str(exc):
@@ -105,6 +112,7 @@ def update_one(hub: Hub, caller: Configure, sink_id: ObjectId, body: SinkUpdate)
             tables=body.tables,
             status=body.status,
             actor=caller.actor,
+            egress=hub.egress,
         )
     except KpihubError as exc:
         raise ApiError(422, str(exc), [(_field_at_fault(str(exc)), str(exc))]) from None

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from sdk import CredentialSpec, KpihubError, secret_field_names
+from sdk import CredentialSpec, KpihubError
 
 from ...publish import list_sinks, open_sink, prepare_tables, push_sink
 from ...publish.sinks import SinkInfo
+from ...redaction import credential_secrets, scrub
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, require
 from ..errors import ApiError, ErrorResponse
@@ -89,13 +90,8 @@ def _unlimited(caller: Principal, doing: str) -> None:
 
 
 def _masked(text: str, credentials: CredentialSpec) -> str:
-    """``text`` with the values of the credentials' secret fields masked."""
-    for name in secret_field_names(type(credentials)):
-        value = getattr(credentials, name)
-        secret = value.get_secret_value() if value is not None else ""
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    """``text`` with the credentials' secrets, and any URL password or token, masked."""
+    return scrub(text, credential_secrets(credentials))
 
 
 @router.post(
@@ -106,7 +102,7 @@ def _masked(text: str, credentials: CredentialSpec) -> str:
 def check_sink(hub: Hub, caller: Operate, sink_id: ObjectId) -> CheckResult:
     info = _get(hub, caller, sink_id)
     _unlimited(caller, "test")
-    sink = open_sink(hub.ready_store, hub.vault, hub.registry, info)
+    sink = open_sink(hub.ready_store, hub.vault, hub.registry, info, egress=hub.egress)
 
     async def call() -> CheckResult:
         try:
@@ -138,7 +134,15 @@ def push(hub: Hub, caller: Operate, sink_id: ObjectId, full: bool = False) -> Pu
     if info.status != "active":
         raise ApiError(409, f"sink {info.name!r} is {info.status}; resume it (PATCH status active) to push")
     result = asyncio.run(
-        push_sink(hub.ready_store, hub.vault, hub.registry, info.name, tenant=info.tenant, full=full)
+        push_sink(
+            hub.ready_store,
+            hub.vault,
+            hub.registry,
+            info.name,
+            tenant=info.tenant,
+            full=full,
+            egress=hub.egress,
+        )
     )
     with hub.ready_store.begin() as conn:
         record(

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from ...store.tables import tenants
 from ..access import Permission, Principal
 from ..deps import Caller, Hub, ObjectId, Page, Paging, require
+from ..errors import ApiError
 from ..scoping import not_found, record
 
 __all__ = ["router"]
@@ -60,6 +61,8 @@ def update_tenant(
 ) -> TenantPublic:
     if tenant_id != caller.tenant_id:
         raise not_found("tenant", tenant_id)
+    if not caller.scope.unlimited:
+        raise ApiError(403, "a key limited to some shops cannot change the whole tenant's settings")
     before = _get(hub, tenant_id)
     with hub.ready_store.begin() as conn:
         conn.execute(

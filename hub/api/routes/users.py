@@ -1,4 +1,8 @@
-"""``/users``: the people of a tenant, with a role and a data scope (admins only)."""
+"""``/users``: the people of a tenant, with a role and a data scope (admins only).
+
+An admin gives a user at most its own role and scope, and may change only users already
+within its scope. Narrowing a user narrows the keys that act for the user at once.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...store.service_tables import api_keys, users
-from ..access import Permission, Principal, Role, Scope
+from ..access import Permission, Principal, Role, Scope, role_within
 from ..deps import Hub, ObjectId, Page, Paging, require
-from ..errors import ApiError
+from ..errors import ApiError, conflict
 from ..scoping import not_found, record
 
 __all__ = ["router"]
@@ -56,9 +60,42 @@ def _row(hub: Hub, caller: Principal, user_id: ObjectId) -> UserPublic:
         row = conn.execute(
             select(users).where(users.c.id == user_id, users.c.tenant_id == caller.tenant_id)
         ).first()
-    if row is None:
+    user = None if row is None else UserPublic.model_validate(row._asdict())
+    # A scoped admin sees and manages only the users within its own scope.
+    if user is None or not user.scope.within(caller.scope):
         raise not_found("user", user_id)
-    return UserPublic.model_validate(row._asdict())
+    return user
+
+
+def _grantable(caller: Principal, role: Role, scope: Scope) -> None:
+    refused = caller.may_grant(role, scope)
+    if refused:
+        raise ApiError(403, f"{refused}; give users at most your own role and scope", [("body", refused)])
+
+
+def _narrow_keys(conn: Any, user_id: int, role: Role, scope: Scope) -> list[int]:
+    """Bring the user's live keys within its new role and scope; the ids of those changed."""
+    changed = []
+    rows = conn.execute(
+        select(api_keys.c.id, api_keys.c.role, api_keys.c.scope).where(
+            api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)
+        )
+    )
+    for key_id, key_role, key_scope in rows:
+        current = Scope.model_validate(dict(key_scope or {}))
+        values: dict[str, Any] = {}
+        if not role_within(Role(key_role), role):
+            values["role"] = role.value
+        if not current.within(scope):
+            narrowed = current.narrowed_to(scope)
+            if narrowed.within(scope):
+                values["scope"] = narrowed.model_dump()
+            else:  # nothing of the key's scope is left in the user's: the key goes
+                values["revoked_at"] = _now()
+        if values:
+            conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+            changed.append(int(key_id))
+    return changed
 
 
 def _now() -> dt.datetime:
@@ -70,11 +107,18 @@ def list_users(hub: Hub, caller: Admin, paging: Paging) -> Page[UserPublic]:
     with hub.ready_store.begin() as conn:
         rows = conn.execute(select(users).where(users.c.tenant_id == caller.tenant_id).order_by(users.c.id))
         items = [UserPublic.model_validate(r._asdict()) for r in rows]
-    return Page[UserPublic].of(items, paging)
+    return Page[UserPublic].of([u for u in items if u.scope.within(caller.scope)], paging)
 
 
-@router.post("", response_model=UserPublic, status_code=201, summary="Add a user")
+@router.post(
+    "",
+    response_model=UserPublic,
+    status_code=201,
+    responses=conflict("A user with that email exists"),
+    summary="Add a user",
+)
 def create_user(hub: Hub, caller: Admin, body: UserCreate) -> UserPublic:
+    _grantable(caller, body.role, body.scope)
     now = _now()
     values: dict[str, Any] = {**body.model_dump(mode="json"), "disabled": False}
     try:
@@ -102,6 +146,10 @@ def get_user(hub: Hub, caller: Admin, user_id: ObjectId) -> UserPublic:
 def update_user(hub: Hub, caller: Admin, user_id: ObjectId, body: UserUpdate) -> UserPublic:
     before = _row(hub, caller, user_id)
     changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    role = body.role or before.role
+    scope = body.scope if body.scope is not None else before.scope
+    if body.role is not None or body.scope is not None:
+        _grantable(caller, role, scope)
     if changes:
         with hub.ready_store.begin() as conn:
             conn.execute(update(users).where(users.c.id == user_id).values(updated_at=_now(), **changes))
@@ -111,6 +159,7 @@ def update_user(hub: Hub, caller: Admin, user_id: ObjectId, body: UserUpdate) ->
                     .where(api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None))
                     .values(revoked_at=_now())
                 )
+            narrowed = _narrow_keys(conn, user_id, role, scope)
             old = before.model_dump(mode="json")
             record(
                 conn,
@@ -119,6 +168,7 @@ def update_user(hub: Hub, caller: Admin, user_id: ObjectId, body: UserUpdate) ->
                 f"user:{user_id}",
                 before={k: old[k] for k in changes},
                 after=changes,
+                **({"keys_narrowed": narrowed} if narrowed else {}),
             )
     return _row(hub, caller, user_id)
 

@@ -13,15 +13,16 @@ import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import field_validator
+from pydantic import Field
 
 from hub.mapping.kinds import field_kind
 from sdk import (
     STANDARD_RECORDS,
     Checkpoint,
     ConfigError,
+    Destination,
     Partition,
     RawRecord,
     Source,
@@ -110,15 +111,11 @@ class FilesSource(Source):
     version: ClassVar[str] = "1.0.0"
 
     class Options(Source.Options):
-        directory: str
+        directory: Annotated[str, Destination("input_path")] = Field(
+            description="a folder in the tenant's upload area (relative paths are taken from there)"
+        )
         platform: str | None = None
         encoding: str = "utf-8-sig"
-
-        @field_validator("directory")
-        @classmethod
-        def _absolute(cls, value: str) -> str:
-            # Stored absolute, so a sync started from another directory reads the same files.
-            return str(Path(value).expanduser().resolve())
 
     options: Options
 

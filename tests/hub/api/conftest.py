@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hub_env import outputs
 
 from hub.api import create_app
 from hub.api.access import Scope, create_api_key
@@ -148,7 +149,7 @@ ROUTES = {
     ("get", "/api/v1/connections/{connection_id}"): ("read", None),
     ("patch", "/api/v1/connections/{connection_id}"): (
         "configure",
-        {"options": {"shop_id": "X", "orders": 2}},
+        {"options": {"shop_id": "ALPHA-SHOP", "orders": 2}},
     ),
     ("post", "/api/v1/connections/{connection_id}/check"): ("operate", None),
     ("post", "/api/v1/connections/{connection_id}/pause"): ("configure", None),
@@ -246,6 +247,9 @@ ROUTES = {
     ("patch", "/api/v1/sinks/{sink_id}"): ("configure", {"status": "paused", "tables": ["dim_shop"]}),
     ("post", "/api/v1/sinks/{sink_id}/test"): ("operate", None),
     ("post", "/api/v1/sinks/{sink_id}/push"): ("operate", None),
+    ("get", "/api/v1/files"): ("read", None),
+    ("put", "/api/v1/files/{path:path}"): ("configure", None),
+    ("delete", "/api/v1/files/{path:path}"): ("configure", None),
     ("get", "/api/v1/plugins"): ("read", None),
     ("get", "/api/v1/audit"): ("admin", None),
 }
@@ -271,7 +275,7 @@ def fill(path: str, ids: dict, method: str = "get") -> str:
         return path + "?metric_id=gmv&grain=day"
     if path == "/api/v1/targets" and method == "delete":
         return path + "?" + TARGET_KEY
-    return path.format(**ids)
+    return path.replace("{path:path}", ids["file"]).format(**ids)
 
 
 @pytest.fixture
@@ -310,8 +314,8 @@ def world(client, hub, make_key, add_connection, tmp_path):
     tenant = client.get("/api/v1/tenants", headers=admin_a).json()["items"][0]
     admin_b = make_key("beta", "admin", name="beta-admin")
     add_connection(admin_b, "beta-conn", shop_id="BETA-SHOP")
-    sink_id = _add_sink(hub, "default", "alpha-sink", tmp_path / "alpha.db")
-    _add_sink(hub, "beta", "beta-sink", tmp_path / "beta.db")
+    sink_id = _add_sink(hub, "default", "alpha-sink", outputs(tmp_path) / "alpha.db")
+    _add_sink(hub, "beta", "beta-sink", outputs(tmp_path, "beta") / "beta.db")
     alert_id = _add_alert(hub, "default", "alpha-rule", "fakeshop:ALPHA-SHOP")
     for scope_type, scope_id, metric in (("tenant", "default", "gmv"), ("team", "alpha-team", "net_sales")):
         target = {"metric_id": metric, "grain": "month", "period": "2026-03", "scope_type": scope_type,
@@ -321,6 +325,10 @@ def world(client, hub, make_key, add_connection, tmp_path):
                   "period": "2026-03", "kind": "exempt", "reason": "on leave"}  # fmt: skip
     assert client.post("/api/v1/scorecard-adjustments", json=adjustment, headers=admin_a).status_code == 201
     _add_score(hub, "default", "alpha-person")
+    uploaded = client.put(
+        "/api/v1/files/alpha-files/staff.csv", content=b"staff_id,name\nP1,Li\n", headers=admin_a
+    )
+    assert uploaded.status_code == 200, uploaded.text
     ids = {
         "tenant_id": tenant["id"],
         "connection_id": conn_a["id"],
@@ -336,6 +344,7 @@ def world(client, hub, make_key, add_connection, tmp_path):
         "alert_id": alert_id,
         "rule_id": _rule_id(hub, "alpha-rule"),
         "order_id": _add_work_order(hub, alert_id),
+        "file": "alpha-files/staff.csv",
     }
     return {"ids": ids, "admin_a": admin_a, "admin_b": admin_b}
 
@@ -492,6 +501,13 @@ def _snapshot(hub):
             state[name] = sorted(
                 repr({k: v for k, v in r._asdict().items() if k != "last_used_at"}) for r in rows
             )
+    # Tenants' uploaded files and sinks' outputs are state too.
+    root = hub.egress.data_dir
+    state["files"] = (
+        sorted((str(p.relative_to(root)), p.read_bytes()) for p in root.rglob("*") if p.is_file())
+        if root.exists()
+        else []
+    )
     return state
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from hub_env import outputs
+
 
 def test_work_orders_move_along_and_are_audited(client, world, snapshot):
     admin, order_id = world["admin_a"], world["ids"]["order_id"]
@@ -111,7 +113,7 @@ def test_a_configured_sink_keeps_its_credentials_write_only_and_pushes(
     from hub.store.tables import metadata
 
     admin = world["admin_a"]
-    target = tmp_path / "bi.db"
+    target = outputs(tmp_path) / "bi.db"
     body = {
         "name": "bi",
         "plugin": "database",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
+from hub_env import outputs
 
 from hub.store.tables import audit_log, metadata
 
@@ -50,7 +51,7 @@ def test_a_sinks_credentials_are_changed_but_never_returned(
     assert PLANTED not in caplog.text
 
     # Good credentials: the test prepares the target as a push would, and moves no rows.
-    target = tmp_path / "bi.db"
+    target = outputs(tmp_path) / "bi.db"
     fixed = client.patch(
         f"/api/v1/sinks/{sink_id}", json={"credentials": {"url": f"sqlite:///{target}"}}, headers=admin
     )

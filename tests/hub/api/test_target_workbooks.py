@@ -5,6 +5,18 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from crafted_xlsx import (
+    BILLION_LAUGHS,
+    external_entity,
+    header_row,
+    huge_shared_string,
+    inline,
+    no_worksheet,
+    ratio_bomb,
+    sheet,
+    workbook,
+)
 from openpyxl import Workbook, load_workbook
 
 from hub.api.routes.target_workbooks import XLSX
@@ -159,3 +171,49 @@ def test_a_target_is_deleted_audited_and_then_gone(client, world, make_key, snap
     entry = client.get("/api/v1/audit?action=target.delete", headers=admin).json()["items"][0]
     assert entry["target"] == "net_sales/month/2026-03-01/team/alpha-team"
     assert entry["detail"]["before"]["target_value"] == "1000.0000"
+
+
+def _with_row(row: str, prolog: str = "") -> bytes:
+    return workbook(sheet=sheet(header_row(), row, prolog=prolog))
+
+
+# Each crafted workbook (built given the path of a file it must not read), and what the
+# refusal says.
+CRAFTED = {
+    "a gigabyte shared string": (lambda _: huge_shared_string(), "unpacks to 1,073,7"),
+    "a part packed 1000:1": (lambda _: ratio_bomb(), "as a zip bomb does; the limit is 100"),
+    "billion laughs": (
+        lambda _: _with_row(f'<row r="2">{inline("A2", "&lol9;")}</row>', BILLION_LAUGHS),
+        "declares a DTD",
+    ),
+    "an external entity": (
+        lambda secret: _with_row(f'<row r="2">{inline("A2", "&xxe;")}</row>', external_entity(secret)),
+        "declares a DTD",
+    ),
+    "a 40,000-character cell": (
+        lambda _: _with_row(f'<row r="7">{inline("B7", "x" * 40_000)}</row>'),
+        "its cell B7 ('xl/worksheets/sheet1.xml') holds more than 32,767 characters; the limit is 32,767",
+    ),
+    "no worksheet": (lambda _: no_worksheet(), "has no worksheet"),
+}
+
+
+@pytest.mark.parametrize("attack", list(CRAFTED))
+def test_a_crafted_workbook_is_a_422_naming_the_problem_and_stores_nothing(
+    attack, client, admin, snapshot, tmp_path
+):
+    build, expected = CRAFTED[attack]
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42")
+    data = build(str(secret))
+    before = snapshot()
+    response = client.post(
+        "/api/v1/targets/xlsx", files={"file": ("crafted.xlsx", data, XLSX)}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["message"].startswith("crafted.xlsx"), error
+    assert expected in error["message"], error
+    assert error["fields"] == [{"path": "body", "reason": error["message"]}]
+    assert "TOP-SECRET-42" not in response.text
+    assert snapshot() == before

@@ -10,6 +10,7 @@ import uuid
 import hypothesis  # noqa: F401  (see tests/plugins/powerbi/conftest.py: CPython 3.11.7 ast.parse)
 import pytest
 import sqlalchemy as sa
+from hub_env import outputs
 
 import plugins.database
 import plugins.powerbi
@@ -38,7 +39,7 @@ def target_url(database_url, tmp_path):
     """A second, empty database of the same kind as the hub's: the seller's own."""
     url = sa.engine.make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'target.db'}"
+        yield f"sqlite:///{outputs(tmp_path) / 'target.db'}"
         return
     name = f"tgt_{uuid.uuid4().hex[:12]}"
     if url.get_backend_name() == "postgresql":

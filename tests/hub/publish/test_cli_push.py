@@ -7,6 +7,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from hub_env import outputs
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -31,8 +32,9 @@ def assert_clean_error(result, code, *fragments):
 def test_sink_add_list_push_and_bad_input(sink_hub, seed, tmp_path):
     store = sink_hub.ready_store
     seed(store, 300)
-    target = tmp_path / "seller.db"
-    secret_url = f"sqlite:///{target}?password=hunter2-secret"
+    # The URL is a secret: here its file name stands for the password a server URL carries.
+    target = outputs(tmp_path) / "seller-hunter2-secret.db"
+    secret_url = "sqlite:///seller-hunter2-secret.db"
     (tmp_path / "db.yaml").write_text("batch_size: 100\n")
     (tmp_path / "bad.yaml").write_text("batch_size: 0\n")
 
@@ -123,8 +125,8 @@ def test_sink_add_list_push_and_bad_input(sink_hub, seed, tmp_path):
 def test_a_push_that_fails_names_the_table_and_exits_non_zero(sink_hub, seed, tmp_path):
     seed(sink_hub.ready_store, 10)
     (tmp_path / "db.yaml").write_text("{}\n")
-    (tmp_path / "target.db").mkdir()  # a directory where the database file should be
-    url = f"sqlite:///{tmp_path / 'target.db'}"
+    (outputs(tmp_path) / "target.db").mkdir()  # a directory where the database file should be
+    url = "sqlite:///target.db"
     assert (
         run(
             "sink",

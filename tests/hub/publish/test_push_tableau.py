@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hub_env import outputs
 from tableauhyperapi import Connection, HyperProcess, SqlType, TableName, Telemetry
 
 from hub.publish import add_sink, catalog, push_sink
@@ -81,7 +82,7 @@ def assert_extract_equals_hub(directory, store, tenant_id, name):
 def test_extracts_equal_the_hub_tables_with_types_and_survive_a_killed_push(sink_hub, seed, tmp_path):
     store = sink_hub.ready_store
     tenant_id = seed(store, 1_500)
-    directory = tmp_path / "extracts"
+    directory = outputs(tmp_path) / "extracts"
     add_sink(
         store,
         sink_hub.vault,

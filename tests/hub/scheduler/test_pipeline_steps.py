@@ -9,6 +9,7 @@ import fakeshop
 import pytest
 import sqlalchemy as sa
 from fakeshop import data
+from hub_env import outputs
 
 import plugins.database
 from hub.kpi.alert_rules import add_rule
@@ -29,7 +30,7 @@ def registry():
 
 def test_a_run_syncs_computes_alerts_and_pushes(hub, connect, runs, tmp_path):
     info = connect()
-    target = f"sqlite:///{tmp_path / 'seller.db'}"
+    target = f"sqlite:///{outputs(tmp_path) / 'seller.db'}"
     add_sink(
         hub.ready_store,
         hub.vault,

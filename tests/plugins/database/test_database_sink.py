@@ -132,3 +132,50 @@ def test_a_bad_url_is_a_config_error_without_the_password():
         asyncio.run(sink.prepare([TableSchema("t", {"a": "int"}, ("a",))]))
     assert "hunter2" not in str(caught.value)
     assert "SQLAlchemy URL" in str(caught.value)
+
+
+@pytest.mark.parametrize("added", ["a NOT NULL column", "a CHECK constraint"])
+def test_rows_the_clients_table_refuses_are_a_config_error_naming_table_and_column(database_url, added):
+    # The client's own kpi_sample: the sink's columns plus what the client added to it.
+    from plugins.database.schema import sql_table
+
+    metadata = sa.MetaData()
+    table = sql_table(TableSchema("kpi_sample", COLUMNS, KEY), metadata)
+    if added == "a NOT NULL column":
+        table.append_column(sa.Column("note", sa.Text, nullable=False))
+    else:
+        table.append_constraint(sa.CheckConstraint("orders < 3", name="few_orders"))
+    engine = sa.create_engine(database_url)
+    try:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(table.insert(), [dict(row(0), note="kept") if added.endswith("column") else row(0)])
+    finally:
+        engine.dispose()
+    before = read_back(database_url, "kpi_sample")
+    expected_message = {
+        "a NOT NULL column": "the target database refused the rows for table 'kpi_sample': its column 'note' "
+        "is NOT NULL without a default, and the published rows do not fill it; drop the column, allow "
+        "NULL in it or give it a default",
+        "a CHECK constraint": "the target database refused the rows for table 'kpi_sample': they break a "
+        "constraint or a column type of the client's table",
+    }[added]
+    url = sa.engine.make_url(database_url)
+    # PostgreSQL is written by COPY (then a merge, when appending) or by INSERT … ON CONFLICT.
+    for use_copy in (True, False) if url.get_backend_name() == "postgresql" else (True,):
+        for full in (False, True):
+            sink = sink_for(database_url, use_copy=use_copy)
+
+            async def scenario(sink=sink, full=full):
+                try:
+                    await push(sink, [row(i) for i in range(1, 6)], full=full)
+                finally:
+                    await sink.aclose()
+
+            with pytest.raises(ConfigError) as caught:
+                asyncio.run(scenario())
+            message = str(caught.value)
+            assert message.startswith(expected_message), (use_copy, full, message)
+            # Neither the database's address nor a row's values (PostgreSQL's DETAIL quotes the row).
+            assert (url.host or url.database) not in message and "shop-" not in message
+            assert read_back(database_url, "kpi_sample") == before

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from decimal import Decimal
 
 import httpx
 import pytest
+from hub_env import set_hub_env
 from hub_rows import stored, sync_all  # noqa: F401  (the kit fixture hands this module to tests)
 
 from hub.connections import add_connection
@@ -91,12 +91,7 @@ def shopee_hub(hub, monkeypatch):
 @pytest.fixture
 def sqlite_hub(monkeypatch, tmp_path, key_file):
     """A hub on SQLite only, with the Shopee plugin: for cases whose subject is not the store."""
-    for name in list(os.environ):
-        if name.startswith("KPIHUB_") and not name.startswith("KPIHUB_TEST_") and name != "KPIHUB_SPECS_DIR":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("KPIHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'kpihub.db'}")
-    monkeypatch.setenv("KPIHUB_MASTER_KEY_FILE", str(key_file))
-    monkeypatch.chdir(tmp_path)
+    set_hub_env(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'kpihub.db'}", key_file)
     ctx = HubContext(Settings())
     ctx.store.migrate()
     yield _with_shopee(ctx, monkeypatch)

@@ -83,3 +83,33 @@ def test_tables_share_the_file_and_no_temporary_file_is_left(tmp_path):
     assert a == [{"id": 4, "label": "w"}]
     assert b == [{"id": 3, "label": "z"}]
     assert [p.name for p in tmp_path.iterdir()] == ["kpi.hyper"]
+
+
+@pytest.mark.parametrize("where", ["file", "directory"])
+def test_a_file_that_is_not_a_hyper_extract_is_a_config_error_and_left_untouched(tmp_path, where):
+    import asyncio
+
+    from sdk import ConfigError, TableBatch, TableSchema
+
+    # With file, every push starts from a copy of the file; with directory, an append does.
+    foreign = tmp_path / ("kpi.hyper" if where == "file" else "a.hyper")
+    foreign.write_text("the seller's notes, not an extract\n")
+    options = {"file": str(foreign)} if where == "file" else {"directory": str(tmp_path)}
+    sink = HyperSink(HyperSink.Options(**options), HyperSink.Credentials())
+    columns = {"id": "int", "label": "str"}
+
+    async def push():
+        await sink.prepare([TableSchema("a", columns, ("id",))])
+        try:
+            await sink.push(TableBatch("a", columns, ("id",), iter([{"id": 1, "label": "x"}])), full=False)
+        finally:
+            await sink.aclose()
+
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(push())
+    assert str(caught.value) == (
+        f"the Tableau sink's file {foreign} is not a Hyper extract (Hyper cannot open it); "
+        "move it away, or name another file in the sink's options"
+    )
+    assert foreign.read_text() == "the seller's notes, not an extract\n"
+    assert [p.name for p in tmp_path.iterdir()] == [foreign.name]

@@ -154,7 +154,8 @@ def test_a_rule_fires_once_per_breach_honours_its_cool_down_and_reaches_the_webh
     shown = json.dumps(list_rules(store, vault))
     for text in (stored, audit, shown):
         assert "s3cr3t-pass" not in text
-    assert f"json://ops:****@127.0.0.1:{receiver.port}/hook" in shown
+    assert f"json://127.0.0.1:{receiver.port}/***" in shown  # by scheme and host: the path may be a token
+    assert "/hook" not in shown and "/hook" not in audit
 
 
 @SQLITE_ONLY
