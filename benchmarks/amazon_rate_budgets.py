@@ -165,6 +165,10 @@ def connections(sim: AmazonSimulator, world: SellerWorld) -> list[Connection]:
                 "ads_url": urls["ads"],
                 "lwa_url": urls["lwa"] + "/auth/o2/token",
                 "report_poll_seconds": 0.01,
+                # The v0 Orders API reads each order's items with one getOrderItems call, the
+                # per-order endpoint this measures; the 2026-01-01 API (the default) returns
+                # items inline and makes no such call.
+                "orders_api": "v0",
             },
             credentials={
                 "lwa_client_id": creds["lwa_client_id"],

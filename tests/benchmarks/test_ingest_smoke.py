@@ -63,7 +63,9 @@ def test_kpihub_stores_exactly_the_selected_orders(ingest, recorded, tmp_path, m
     assert stored == {o["id"] for o in orders}
     assert result["counts"]["raw_records"] == 150
     assert result["counts"]["order_items"] == sum(len(o.get("line_items") or []) for o in orders)
-    assert 0 < result["rss_mb"] < 2000
+    # The peak is this process's, which ran other tests before: only that it is measured is
+    # checked here (the benchmark runs in a process of its own).
+    assert result["rss_mb"] > 0 and result["rss_mb"] >= result["worker_rss_mb"] >= 0
 
 
 def test_dlt_loads_the_same_orders(ingest, recorded, tmp_path, monkeypatch):
