@@ -32,6 +32,13 @@ class MetricDefinition(BaseModel):
     - ``sku_count`` counts the SKUs of the scope for which the condition ``expression`` (over
       sku-level metric ids) holds in the period.
 
+    A simple metric's row counts as *known* when its ``column`` is not null (an unknown cost
+    or fee is null), its amount has an exchange rate into the base currency on its day, and
+    its ``known`` condition, if any, holds (e.g. ``promised_delivery_at is not None`` where a
+    platform reports no delivery dates). Unknown rows are left out of the value and counted:
+    every published value carries its ``coverage``, and one below the tenant's threshold is
+    published as unknown, never as a number computed from missing inputs.
+
     ``sku_variant`` names the metric that stands for this one at SKU and category scopes
     (e.g. GMV from order lines); ``published=False`` marks a building block that is computed
     but not written to ``kpi_fact``.
@@ -55,6 +62,7 @@ class MetricDefinition(BaseModel):
     date: str | None = None
     amount: bool = False
     currency: str = "currency"
+    known: str | None = None
     level: Literal["shop", "sku"] = "shop"
     numerator: str | None = None
     denominator: str | None = None

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "STANDARD_RECORDS",
@@ -123,6 +123,26 @@ class Order(ShopRecord):
     platform_fees: Money | None = None
     buyer_country: str | None = Field(default=None, max_length=2)
     fulfilment_channel: str | None = None
+    shipping_cost: Money | None = Field(
+        default=None,
+        description="what the seller paid to ship the order (carrier, forwarder), in "
+        "`shipping_cost_currency`; not the buyer's `shipping_fee`. Unknown when null",
+    )
+    shipping_cost_currency: Currency | None = Field(
+        default=None, description="of `shipping_cost`; the order's `currency` when left out"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cost_in_order_currency(cls, data: Any) -> Any:
+        """A shipping cost given without its currency is in the order's currency."""
+        if (
+            isinstance(data, dict)
+            and data.get("shipping_cost") is not None
+            and data.get("shipping_cost_currency") is None
+        ):
+            return {**data, "shipping_cost_currency": data.get("currency")}
+        return data
 
 
 class OrderItem(ShopRecord):

@@ -29,7 +29,8 @@ __all__ = ["COLUMN_TYPES", "Sink", "SinkContext", "TableBatch", "TableSchema"]
 
 COLUMN_TYPES = ("int", "float", "decimal", "bool", "datetime", "date", "str")
 """Type names a published column may have. ``datetime`` values are aware UTC datetimes,
-``decimal`` values ``Decimal`` (amounts, four places), ``date`` values ``datetime.date``."""
+``decimal`` values exact ``Decimal`` (four places, or as many as ``TableSchema.places`` says:
+KPI values carry ten), ``date`` values ``datetime.date``."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class TableSchema:
     names the columns that identify a row; ``references`` maps a column to the ``(table,
     column)`` it refers to (a fact's ``metric_id`` to ``dim_metric.metric_id``), so a BI sink
     can declare relationships. ``rows`` is how many rows the hub holds for it now (None when
-    unknown), so a sink can refuse a table that cannot fit before any row moves.
+    unknown), so a sink can refuse a table that cannot fit before any row moves. ``places``
+    gives the decimal places of decimal columns with more than four.
     """
 
     name: str
@@ -49,6 +51,13 @@ class TableSchema:
     references: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows: int | None = None
     description: str = ""
+    places: dict[str, int] = field(default_factory=dict)
+    """Decimal places of the ``decimal`` columns that have more than four (KPI values: ten).
+    A sink that cannot hold that many keeps such a column as a float, and says so."""
+
+    def decimal_places(self, column: str) -> int:
+        """How many decimal places ``column`` (a ``decimal``) carries."""
+        return self.places.get(column, 4)
 
     def __post_init__(self) -> None:
         unknown = {c: t for c, t in self.columns.items() if t not in COLUMN_TYPES}

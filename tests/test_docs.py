@@ -78,7 +78,10 @@ def _describe(info) -> tuple[str, str]:
     elif annotation is Decimal:
         digits, places = rules.get("max_digits"), rules.get("decimal_places")
         kind = f"decimal({digits},{places})" if digits else "decimal"
-        note = "money, in the row's `currency`" if places == 4 else ("> 0" if rules.get("gt") == 0 else "")
+        # A money column in a currency column of its own says which in its description.
+        own_currency = "currency`" in (info.description or "")
+        money = "money" if own_currency else "money, in the row's `currency`"
+        note = money if places == 4 else ("> 0" if rules.get("gt") == 0 else "")
     elif rules.get("utc"):
         kind, note = "timestamp", "UTC; a timezone is required"
     elif getattr(annotation, "__name__", "") in ("date", "datetime"):
@@ -86,7 +89,9 @@ def _describe(info) -> tuple[str, str]:
     else:
         kind = "text"
         if rules.get("pattern") == r"^[A-Z]{3}$":
-            return kind, "currency: " + (rules.get("description") or "ISO 4217 code")
+            note = "currency: " + (rules.get("description") or "ISO 4217 code")
+            own = info.description if info.description and "ISO 4217" not in info.description else None
+            return kind, f"{note}; {own}" if own else note
         if "max_length" in rules:
             note = f"at most {rules['max_length']} characters"
     description = info.description or rules.get("description") or ""

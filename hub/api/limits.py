@@ -26,6 +26,7 @@ DEFAULT_BODY_LIMIT = 256 * 1024
 """A JSON write: a mapping override of the whole standard model is under 50 KB."""
 UPLOAD_LIMITS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"^/api/v1/targets/xlsx$"), 11 * 2**20),  # the route itself refuses past 10 MB
+    (re.compile(r"^/api/v1/reconciliations$"), 11 * 2**20),  # a report (10 MB) and its map
     (re.compile(r"^/api/v1/files/"), 50 * 2**20),
 )
 """Routes that take a file, with their limit."""

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from . import basis, connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate
+# The command modules are imported for their registrations on ``app``.
+from . import (  # noqa: F401
+    basis,
+    check,
+    connection,
+    demo,
+    kpi,
+    manage,
+    mapping,
+    push,
+    reconcile,
+    scaffold,
+    service,
+    setup,
+    simulate,
+)
 from .app import app
 
 __all__ = ["app", "main"]
-
-# Imported for their registrations on ``app``.
-_COMMANDS = (basis, connection, demo, kpi, manage, mapping, push, scaffold, service, setup, simulate)
 
 
 def main() -> None:

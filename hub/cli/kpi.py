@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -34,20 +35,30 @@ def compute_command(
         bool,
         typer.Option("--kpis-only", help="Compute KPIs only: no attainment, scorecards or alerts."),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Last day the data covers, YYYY-MM-DD: running periods are paced and scored up to "
+            "it (default yesterday in the tenant's timezone).",
+        ),
+    ] = None,
 ) -> None:
     """Bring the tenant's KPIs up to date (incrementally unless --full), then refresh attainment,
     re-score the running month and quarter and evaluate the alert rules."""
+    day = _date(as_of, "--as-of")
     ctx = hub_context()
     try:
         catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
         report = compute(ctx.ready_store, tenant, full=full, catalogue=catalogue)
-        managed = None if kpis_only else after_compute(ctx.ready_store, ctx.vault, tenant=tenant)
+        managed = None if kpis_only else after_compute(ctx.ready_store, ctx.vault, tenant=tenant, as_of=day)
     finally:
         ctx.close()
     if as_json:
         out = report.as_dict()
         if managed is not None:
             out["management"] = {
+                "as_of": None if managed.as_of is None else managed.as_of.isoformat(),
                 "targets": managed.targets,
                 "scorecard_rows": managed.scorecard_rows,
                 "alerts_raised": len(managed.alerts),
@@ -64,8 +75,8 @@ def compute_command(
     )
     if managed is not None:
         console.print(
-            f"{managed.targets} targets' attainment refreshed, {managed.scorecard_rows} scorecard rows "
-            f"scored, {len(managed.alerts)} alerts raised"
+            f"{managed.targets} targets' attainment refreshed (paced to {managed.as_of}), "
+            f"{managed.scorecard_rows} scorecard rows scored, {len(managed.alerts)} alerts raised"
         )
         for reason in managed.skipped:
             err_console.print(f"warning: {reason}", markup=False, highlight=False)
@@ -95,8 +106,10 @@ def _scope(value: str | None) -> tuple[str | None, str | None]:
 def _show(value: Any) -> str:
     if value is None:
         return "—"
-    if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, float | Decimal):
+        # Exact decimals shown with their digits (to ten places), grouped, no trailing zeros.
+        text = f"{value:,.10f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(value)
 
 

@@ -86,11 +86,12 @@ def rule_list(as_json: AsJson = False, tenant: TenantOption = "default") -> None
         return
     table = Table("id", "name", "kind", "watch", "condition", "severity", "channels")
     for r in found:
-        watch = (
-            f"{r['metric_id']} {r['scope_type']}:{r['scope_id'] or '*'} ({r['grain']})"
-            if r["kind"] == "metric"
-            else (f"connection {r['scope_id'] or '*'}")
-        )
+        if r["kind"] == "metric":
+            watch = f"{r['metric_id']} {r['scope_type']}:{r['scope_id'] or '*'} ({r['grain']})"
+        elif r["kind"] == "data_quality":
+            watch = f"check {r['check']} (findings counted)"
+        else:
+            watch = f"connection {r['scope_id'] or '*'}"
         condition = (
             f"{r['comparator']} {r['threshold']:g} x{r['window']}"
             if r["kind"] == "metric"

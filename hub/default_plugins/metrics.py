@@ -157,12 +157,17 @@ def _sales() -> list[MetricDefinition]:
             date="created_at",
             **money,
         ),
+        # What shipping cost the seller, where a source knows it (Mabang's freight); never the
+        # buyer's shipping_fee, which is revenue and already in GMV. Orders of unknown cost are
+        # not filtered out (that would hide them): they count as unknown rows of this input, so
+        # a margin that includes shipping publishes its coverage instead of a cost of 0.
         _helper(
             "shipping_cost",
             "sales",
             table="orders",
             aggregate="sum",
-            column="shipping_fee",
+            column="shipping_cost",
+            currency="shipping_cost_currency",
             where=NOT_CANCELLED,
             date="created_at",
             **money,
@@ -185,7 +190,8 @@ def _sales() -> list[MetricDefinition]:
             numerator="margin_amount",
             denominator="net_sales",
             unit="ratio",
-            formula="(net sales - COGS - platform fees - shipping - [ad spend]) ÷ net sales",
+            formula="(net sales - COGS - platform fees - shipping cost - [ad spend]) ÷ net sales; "
+            "shipping cost is the seller's (orders.shipping_cost), not the buyer's shipping fee",
         ),
         _m(
             "growth_mom",
@@ -322,8 +328,16 @@ def _inventory() -> list[MetricDefinition]:
         "level": "sku",
     }
     return [
+        # A snapshot without a unit cost (Amazon FBA reports none) is valued at the SKU's cost
+        # valid that day, in that cost's currency; with neither, its value is unknown.
         _helper(
-            "inv_value_days", "inventory", column="on_hand * unit_cost", amount=True, unit="currency", **snap
+            "inv_value_days",
+            "inventory",
+            column="on_hand * (unit_cost if unit_cost is not None else cost.unit_cost)",
+            currency="currency if unit_cost is not None else cost.currency",
+            amount=True,
+            unit="currency",
+            **snap,
         ),
         _helper("inv_units_days", "inventory", column="on_hand", **snap),
         _m(
@@ -392,7 +406,15 @@ def _operations() -> list[MetricDefinition]:
             where="shipped_at is not None and ship_by is not None and shipped_at <= ship_by",
             **ship,
         ),
-        _helper("shipped", "logistics", where="shipped_at is not None", **ship),
+        # A shipment without a promised delivery date cannot be judged on time or late (Shopee
+        # reports neither the promise nor the delivery): unknown, not late.
+        _helper(
+            "shipped",
+            "logistics",
+            where="shipped_at is not None",
+            known="promised_delivery_at is not None",
+            **ship,
+        ),
         _helper(
             "delivered_on_time",
             "logistics",

@@ -23,7 +23,7 @@ from sdk import ConfigError
 
 from ..connections import ConnectionInfo, add_connection, get_connection, open_source, update_connection
 from ..context import HubContext
-from ..kpi import compute, set_counting_basis
+from ..kpi import Catalogue, compute, set_counting_basis
 from ..kpi.after_compute import after_compute
 from ..kpi.alert_channels import seal_channels
 from ..kpi.alerts import add_rule, list_alerts
@@ -45,6 +45,7 @@ from ..vault import create_key_file
 from .parallel import PushProgress, push_in_processes
 from .platforms import SPEED, ConnectionSpec, Platforms, serve_platforms, serve_powerbi
 from .receiver import Receiver, webhook_receiver
+from .reconcile import reconcile_demo
 from .world import FULL, DemoSeller, Size, build_seller, daily_rates, write_files
 
 __all__ = ["DemoResult", "DemoUI", "PushProgress", "run_demo"]
@@ -282,6 +283,7 @@ def run_demo(
             _compute(ctx, result, ui)
             clock.lap("compute")
             _manage(ctx, seller, receiver, result, ui, incremental)
+            reconcile_demo(ctx, seller, paths.workdir, ui)
             clock.lap("manage")
             with serve_powerbi(platforms) as powerbi:
                 _push(ctx, paths, powerbi, result, ui, incremental)
@@ -470,7 +472,9 @@ def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI)
 
 
 def _compute(ctx: HubContext, result: DemoResult, ui: DemoUI) -> None:
-    report = compute(ctx.ready_store, TENANT)
+    # The registered metric providers, as `kpihub compute` and the scheduler use them.
+    catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    report = compute(ctx.ready_store, TENANT, catalogue=catalogue)
     result.compute = report.as_dict()
     how = "full" if report.full else "incremental"
     why = f" ({report.reason})" if report.reason else ""

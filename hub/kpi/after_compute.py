@@ -14,7 +14,7 @@ from ..vault import Vault
 from .alerts import RaisedAlert, evaluate_alerts
 from .scorecards import score
 from .target_periods import period_start
-from .targets import refresh_attainment
+from .targets import last_full_day, refresh_attainment
 
 __all__ = ["ManagementRun", "after_compute"]
 
@@ -26,6 +26,8 @@ class ManagementRun:
     alerts: list[RaisedAlert] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """Why rows were left out, e.g. a target stored for a period outside the supported range."""
+    as_of: dt.date | None = None
+    """The last day of data the running periods were paced and scored up to."""
 
 
 def after_compute(
@@ -39,12 +41,13 @@ def after_compute(
 ) -> ManagementRun:
     """Refresh attainment, re-score the running periods and evaluate alerts for ``tenant``.
 
-    ``as_of`` is the last day the data covers (default yesterday, UTC); the periods that
-    contain it are the ones re-scored.
+    ``as_of`` is the last day the data covers (default: the day before ``now`` in the tenant's
+    timezone); running periods are paced up to it and the periods that contain it are the
+    ones re-scored.
     """
     now = now or dt.datetime.now(dt.UTC)
-    as_of = as_of or now.date() - dt.timedelta(days=1)
-    run = ManagementRun()
+    as_of = as_of or last_full_day(store, tenant=tenant, at=now)
+    run = ManagementRun(as_of=as_of)
     run.targets = refresh_attainment(store, tenant=tenant, as_of=as_of, skipped=run.skipped)
     for grain in score_grains:
         run.scorecard_rows += len(score(store, grain=grain, period=period_start(grain, as_of), tenant=tenant))

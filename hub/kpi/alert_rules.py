@@ -2,7 +2,8 @@
 
 A rule is a metric, a scope, a comparator, a threshold and a window, with a severity, channels
 (apprise URLs, stored encrypted) and optionally a work order. ``stale_data`` and
-``sync_failed`` rules watch connections instead of a metric. ``alerts.py`` evaluates them.
+``sync_failed`` rules watch connections instead of a metric; ``data_quality`` rules watch one
+check of the data-quality report (``hub.quality``). ``alerts.py`` evaluates them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sdk import ConfigError, NotFound
 
 from ..connections import audit
 from ..errors import describe_validation
+from ..quality.finding import CHECK_NAMES
 from ..store import Store, inserted_id
 from ..store.management_tables import alert_rules
 from ..vault import Vault
@@ -44,8 +46,11 @@ class AlertRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    kind: Literal["metric", "stale_data", "sync_failed"] = "metric"
+    kind: Literal["metric", "stale_data", "sync_failed", "data_quality"] = "metric"
     metric_id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    check: str | None = Field(
+        None, description="data_quality rules: the check whose findings are counted, e.g. missing_fx"
+    )
     scope_type: str | None = None
     scope_id: str | None = Field(None, min_length=1, max_length=255)
     grain: Literal["day", "week", "month", "quarter", "year"] = "day"
@@ -64,11 +69,20 @@ class AlertRule(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertRule:
+        if self.kind != "data_quality" and self.check is not None:
+            raise ValueError("check belongs to data_quality rules only")
         if self.kind == "metric":
             if self.metric_id is None or self.scope_type is None:
                 raise ValueError("a metric rule names metric_id and scope_type")
             if self.scope_type not in SCOPE_TYPES:
                 raise ValueError(f"scope_type {self.scope_type!r} is not one of {', '.join(SCOPE_TYPES)}")
+        elif self.kind == "data_quality":
+            if self.check not in CHECK_NAMES:
+                raise ValueError(f"a data_quality rule names a check: one of {', '.join(CHECK_NAMES)}")
+            if self.metric_id is not None or self.scope_type is not None or self.scope_id is not None:
+                raise ValueError("a data_quality rule watches the whole tenant: give no metric_id or scope")
+            if self.threshold < 0:
+                raise ValueError("threshold must be 0 or more (findings' count; 0: any finding raises)")
         else:
             if self.metric_id is not None or self.scope_type not in (None, "connection"):
                 raise ValueError(
@@ -101,11 +115,16 @@ def add_rule(store: Store, vault: Vault, values: Any, *, tenant: str = "default"
         ).first()
         if exists:
             raise ConfigError(f"an alert rule named {rule.name!r} already exists in tenant {tenant!r}")
+        stored = rule.model_dump(exclude={"channels", "window", "check"})
+        if rule.kind == "data_quality":
+            # A data_quality rule keeps its check's name in metric_id: the column that says
+            # what a rule watches (``rule_of`` reads it back as the check).
+            stored["metric_id"] = rule.check
         rule_id = inserted_id(
             conn.execute(
                 alert_rules.insert().values(
                     tenant_id=tid,
-                    **rule.model_dump(exclude={"channels", "window"}),
+                    **stored,
                     window_periods=rule.window,
                     channels=seal_channels(vault, rule.channels),
                     enabled=True,
@@ -125,10 +144,12 @@ def add_rule(store: Store, vault: Vault, values: Any, *, tenant: str = "default"
 
 
 def rule_of(row: Any, urls: list[str]) -> AlertRule:
+    quality = row.kind == "data_quality"
     return AlertRule(
         name=row.name,
         kind=row.kind,
-        metric_id=row.metric_id,
+        metric_id=None if quality else row.metric_id,
+        check=row.metric_id if quality else None,
         scope_type=row.scope_type,
         scope_id=row.scope_id,
         grain=row.grain or "day",

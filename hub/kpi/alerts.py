@@ -2,10 +2,11 @@
 
 Rules (``alert_rules.py``) name a metric, a scope, a comparator, a threshold and a window
 with a severity, channels and optionally a work order. ``window`` is how many consecutive
-latest periods of the rule's grain must breach (``acos > 0.35`` for 3 days running). Two
+latest periods of the rule's grain must breach (``acos > 0.35`` for 3 days running). Three
 more kinds watch the data itself: ``stale_data`` (a connection whose newest data, from its
-sync runs' freshness, is older than ``threshold`` hours) and ``sync_failed`` (at least
-``threshold`` failed runs in a row).
+sync runs' freshness, is older than ``threshold`` hours), ``sync_failed`` (at least
+``threshold`` failed runs in a row) and ``data_quality`` (more than ``threshold`` findings of
+one check of the data-quality report, ``hub.quality``).
 
 One breach raises one alert: while a scope stays in breach its alert stays open and nothing
 more is sent; when it recovers the alert is resolved. A new breach raises a new alert only
@@ -27,13 +28,14 @@ from sqlalchemy import Connection, select, update
 from sdk import ConfigError, NotFound
 
 from ..connections import audit
+from ..quality import count_findings
 from ..store import Store, inserted_id
 from ..store.kpi_tables import kpi_fact
 from ..store.management_tables import CONTRACT_VERSION, alert_rules, kpi_adjustments, kpi_alert, work_orders
-from ..store.tables import connections, sync_runs
 from ..vault import Vault
 from .alert_channels import deliver, open_channels
 from .alert_rules import COMPARATORS, AlertRule, add_rule, list_rules, rule_of, update_rule
+from .connection_health import connection_health
 from .target_periods import period_end
 from .targets import known_tenant_id, tenant_id
 
@@ -89,7 +91,8 @@ def _metric_readings(conn: Connection, tid: int, rule: AlertRule) -> list[Readin
         )
     )
     for scope_id, start, value in rows:
-        values[scope_id][start] = value
+        # Thresholds are plain numbers and alerts keep a double: compared as one.
+        values[scope_id][start] = None if value is None else float(value)
     compare = COMPARATORS[rule.comparator]
     latest = periods[0]
     readings = []
@@ -100,45 +103,27 @@ def _metric_readings(conn: Connection, tid: int, rule: AlertRule) -> list[Readin
     return readings
 
 
-def _parse_time(text: str) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None  # freshness written by an older or foreign run: not a time we can use
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _connection_readings(conn: Connection, tid: int, rule: AlertRule, now: dt.datetime) -> list[Reading]:
-    query = select(connections.c.id, connections.c.name).where(
-        connections.c.tenant_id == tid, connections.c.status == "active"
-    )
-    if rule.scope_id is not None:
-        query = query.where(connections.c.name == rule.scope_id)
     readings = []
-    for connection_id, name in conn.execute(query.order_by(connections.c.name)):
-        runs = conn.execute(
-            select(sync_runs.c.status, sync_runs.c.freshness)
-            .where(sync_runs.c.connection_id == connection_id, sync_runs.c.status != "running")
-            .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
-        ).all()
+    for health in connection_health(conn, tid, now, name=rule.scope_id):
         if rule.kind == "sync_failed":
-            failed = 0
-            for status, _ in runs:
-                if status not in ("failed", "interrupted"):
-                    break
-                failed += 1
-            readings.append(Reading("connection", name, float(failed), failed >= rule.threshold))
+            failed = health.failed_in_row
+            readings.append(Reading("connection", health.name, float(failed), failed >= rule.threshold))
             continue
-        times = [
-            _parse_time(value)
-            for status, freshness in runs
-            if status in ("succeeded", "partial")
-            for value in (freshness or {}).values()
-        ]
-        newest = max((t for t in times if t is not None), default=None)
-        age = None if newest is None else (now - newest).total_seconds() / 3600
-        readings.append(Reading("connection", name, age, age is None or age > rule.threshold))
+        age = health.age_hours
+        readings.append(Reading("connection", health.name, age, age is None or age > rule.threshold))
     return readings
+
+
+def _quality_readings(
+    conn: Connection, tid: int, rule: AlertRule, now: dt.datetime, counted: dict[str, int]
+) -> list[Reading]:
+    """One reading per rule: how many findings its check has (each check runs once per evaluation)."""
+    assert rule.check is not None
+    if rule.check not in counted:
+        counted[rule.check] = count_findings(conn, tid, rule.check, now=now)
+    found = counted[rule.check]
+    return [Reading("check", rule.check, float(found), found > rule.threshold)]
 
 
 def _exempt(conn: Connection, tid: int, reading: Reading, rule: AlertRule) -> bool:
@@ -182,6 +167,11 @@ def _message(rule: AlertRule, reading: Reading) -> str:
         )
     if rule.kind == "sync_failed":
         return f"connection {reading.scope_id}: {value} failed syncs in a row"
+    if rule.kind == "data_quality":
+        return (
+            f"data-quality check {reading.scope_id} counts {value} (limit {rule.threshold:g}); "
+            f"see `kpihub check --only {reading.scope_id}`"
+        )
     span = f" for {rule.window} {rule.grain}s running" if rule.window > 1 else ""
     period = f" ({rule.grain} of {reading.period_start})" if reading.period_start else ""
     return (
@@ -223,17 +213,19 @@ def evaluate_alerts(
                     urls,
                 )
             )
+        counted: dict[str, int] = {}
         for row in conn.execute(
             select(alert_rules)
             .where(alert_rules.c.tenant_id == tid, alert_rules.c.enabled.is_(True))
             .order_by(alert_rules.c.id)
         ).all():
             rule = rule_of(row, [])
-            readings = (
-                _metric_readings(conn, tid, rule)
-                if rule.kind == "metric"
-                else _connection_readings(conn, tid, rule, now)
-            )
+            if rule.kind == "metric":
+                readings = _metric_readings(conn, tid, rule)
+            elif rule.kind == "data_quality":
+                readings = _quality_readings(conn, tid, rule, now, counted)
+            else:
+                readings = _connection_readings(conn, tid, rule, now)
             for reading in readings:
                 alert = _track(conn, tid, row.id, rule, reading, now)
                 if alert is not None:

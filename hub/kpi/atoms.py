@@ -23,9 +23,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sdk import ConfigError, MetricDefinition
 
 from ..store.kpi_tables import dim_date, kpi_measures
-from ..store.tables import standard_tables
+from ..store.tables import of_its_order, standard_tables
 from ..store.types import UtcDateTime
 from .basis import CountingBasis
+from .exactsql import fine_of, fx_convert, measure_of_fine, measure_one, month_average
 from .expr import compile_expr, is_sql, parse, sql_value
 from .periods import period_end
 from .sqlfuncs import local_day, seconds_between, utc_offset
@@ -154,16 +155,7 @@ def _source(metric_id: str, d: MetricDefinition, ctx: MeasureContext, *, with_or
         # Order lines count only through their order (status, date), so an inner join loses
         # nothing and lets the database start from the orders of the days asked for; a refund
         # may be dated by itself when its order is missing, so it keeps an outer join.
-        from_ = from_.join(
-            order,
-            sa.and_(
-                order.c.tenant_id == table.c.tenant_id,
-                order.c.platform == table.c.platform,
-                order.c.shop_id == table.c.shop_id,
-                order.c.order_id == table.c.order_id,
-            ),
-            isouter=d.table != "order_items",
-        )
+        from_ = from_.join(order, of_its_order(order, table), isouter=d.table != "order_items")
     env = _RowEnv(metric_id, table, order)
     env.tenant_id = ctx.tenant_id
     raw = compile_expr(d.date, env, ctx.basis.model_dump())
@@ -225,13 +217,14 @@ def _fx(ctx: MeasureContext, currency: ColumnElement[Any], day: ColumnElement[An
         dd, own = dim_date.alias("fxd"), dim_date.alias("own")
         month = sa.select(own.c.month).where(own.c.date == day).correlate_except(own).scalar_subquery()
         rate = (
-            sa.select(sa.func.avg(fx.c.rate))
+            sa.select(month_average(fx.c.rate))
             .select_from(fx.join(dd, dd.c.date == fx.c.date))
             .where(*conditions, dd.c.month == month)
             .correlate_except(fx, dd)
             .scalar_subquery()
         )
-    return sa.case((currency == ctx.base_currency, sa.literal(1.0)), else_=sa.cast(rate, sa.Double))
+    # Exactly 1 in the base currency; NULL (unknown, never 0) where no rate is known.
+    return sa.case((currency == ctx.base_currency, sa.literal(1)), else_=rate)
 
 
 def _filters(
@@ -254,6 +247,16 @@ def _filters(
         else:
             conditions[("where", d.where)] = where
     return conditions
+
+
+def _known(metric_id: str, d: MetricDefinition, src: _Source, ctx: MeasureContext) -> Any:
+    """The measure's own condition for a row's inputs to be complete (``known``), or None."""
+    if not d.known:
+        return None
+    known = compile_expr(d.known, src.env, ctx.basis.model_dump())
+    if not is_sql(known):
+        return None if known else sa.false()
+    return known
 
 
 def _base_conditions(src: _Source, ctx: MeasureContext) -> list[Any]:
@@ -293,10 +296,17 @@ def _median_select(
         *_restrict(src, restriction),
     ]
     assert d.column
-    raw_value = sql_value(compile_expr(d.column, src.env, basis))
+    fine = fine_of(sql_value(compile_expr(d.column, src.env, basis)))
     if d.amount:
-        raw_value = raw_value * _fx(ctx, sql_value(compile_expr(d.currency, src.env, basis)), src.day)
+        currency = sql_value(compile_expr(d.currency, src.env, basis))
+        raw_value: Any = fx_convert(fine, _fx(ctx, currency, src.day))
+    else:
+        raw_value = measure_of_fine(fine)
+    # A sample is a value: one whose inputs are unknown is no sample (the median is over those known).
     conditions.append(raw_value.is_not(None))
+    known = _known(metric_id, d, src, ctx)
+    if known is not None:
+        conditions.append(known)
     record_key = [c for c in standard_tables[d.table or ""].primary_key.columns if c.name != "tenant_id"]
     keys = [src.table.c[c.name] for c in record_key if c.name not in ("platform", "shop_id")]
     sample: Any = keys[0]
@@ -309,12 +319,24 @@ def _median_select(
         src.day.label("period_start"),
         src.shop_key.label("shop_key"),
         sample.label("sku"),
-        sa.cast(raw_value, sa.Double).label("value"),
+        raw_value.label("value"),
+        sa.literal(1).label("input_rows"),
+        sa.literal(1).label("known_rows"),
     ]
     return sa.select(*columns).select_from(src.from_).where(*conditions)
 
 
-_COLUMNS = ["tenant_id", "measure", "grain", "period_start", "shop_key", "sku", "value"]
+_COLUMNS = [
+    "tenant_id",
+    "measure",
+    "grain",
+    "period_start",
+    "shop_key",
+    "sku",
+    "value",
+    "input_rows",
+    "known_rows",
+]
 
 
 def build_days(
@@ -358,12 +380,31 @@ def _insert_via_stage(conn: Connection, select: Select[Any]) -> None:
 
 
 def _scan_groups(measures: dict[str, MetricDefinition]) -> list[list[tuple[str, MetricDefinition]]]:
-    """Measures read from the same table, dated the same way and at the same level share one scan."""
+    """Measures read from the same table, dated the same way and at the same level share one scan.
+
+    Distinct counts scan apart: the other measures' amounts are summed per currency (each day's
+    total converted once, the exact rule), and a distinct count cannot be added up across the
+    currency groups of one day."""
     groups: dict[tuple[str, str, str, str], list[tuple[str, MetricDefinition]]] = {}
     for metric_id, d in measures.items():
-        key = (d.table or "", d.date or "", d.level, metric_id if d.aggregate == "median" else "")
+        apart = (
+            metric_id if d.aggregate == "median" else ("distinct" if d.aggregate == "count_distinct" else "")
+        )
+        key = (d.table or "", d.date or "", d.level, apart)
         groups.setdefault(key, []).append((metric_id, d))
-    return list(groups.values())
+    # Amounts in different currency columns (a line's and its cost's) scan apart: grouped on
+    # both, a day's total in one currency would be cut by the other and rounded in parts.
+    scans: list[list[tuple[str, MetricDefinition]]] = []
+    for members in groups.values():
+        by_currency: dict[str, list[tuple[str, MetricDefinition]]] = {}
+        for metric_id, d in members:
+            if d.amount:
+                by_currency.setdefault(d.currency, []).append((metric_id, d))
+        others = [(m, d) for m, d in members if not d.amount]
+        parts = list(by_currency.values()) or [[]]
+        parts[0] = parts[0] + others
+        scans += [part for part in parts if part]
+    return scans
 
 
 def _group_select(
@@ -380,7 +421,6 @@ def _group_select(
     first_id, first = members[0]
     src = _source(first_id, first, ctx, with_order=any(_uses_order(d) for _, d in members))
     basis = ctx.basis.model_dump()
-    per_currency = all(d.aggregate != "count_distinct" for _, d in members)
     sku = src.table.c.sku if first.level == "sku" and restriction.per_sku else sa.literal("")
     keys: list[Any] = [src.day.label("day"), sku.label("sku")]
     keys += [c.label(f"s{i}") for i, c in enumerate(src.shop_columns)]
@@ -389,27 +429,33 @@ def _group_select(
     own = [_filters(metric_id, d, src, ctx) for metric_id, d in members]
     # Conditions every measure has filter the rows before grouping; the rest decide per measure.
     shared = set(own[0]).intersection(*own[1:])
-    for i, (_, d) in enumerate(members):
+    for i, (metric_id, d) in enumerate(members):
         rest = [condition for key, condition in own[i].items() if key not in shared]
         passed = sa.and_(*rest) if rest else sa.true()
+        # A row's inputs are known when its value is not NULL (a cost, a fee that is unknown
+        # is NULL) and the measure's own ``known`` condition holds: the rest are left out of
+        # the sum and counted, so the value publishes its coverage instead of a silent 0.
+        own_known = _known(metric_id, d, src, ctx)
         if d.aggregate == "count":
-            value: Any = sa.func.count(sa.case((passed, 1)))
+            known: Any = passed if own_known is None else sa.and_(passed, own_known)
+            # Unknown rows are counted as such and left out of the value, as for sums.
+            value: Any = sa.func.count(sa.case((known, 1)))
         else:
             assert d.column
             raw = sql_value(compile_expr(d.column, src.env, basis))
-            if d.amount and per_currency:
-                if d.currency not in currencies:
-                    currencies[d.currency] = f"c{len(currencies)}"
-                    currency = sql_value(compile_expr(d.currency, src.env, basis))
-                    keys.append(currency.label(currencies[d.currency]))
-            elif d.amount:
-                raw = raw * _fx(ctx, sql_value(compile_expr(d.currency, src.env, basis)), src.day)
+            known = sa.and_(passed, raw.is_not(None), *([own_known] if own_known is not None else []))
+            if d.amount and d.currency not in currencies:
+                currencies[d.currency] = f"c{len(currencies)}"
+                currency = sql_value(compile_expr(d.currency, src.env, basis))
+                keys.append(currency.label(currencies[d.currency]))
             if d.aggregate == "count_distinct":
-                value = sa.func.count(sa.distinct(sa.case((passed, raw))))
+                value = sa.func.count(sa.distinct(sa.case((known, raw))))
             else:
-                value = sa.func.sum(sa.case((passed, raw)))
+                # Summed at eight places, rounded once per day (and currency) to a measure.
+                value = sa.func.sum(sa.case((known, fine_of(raw))))
         sums.append(value.label(f"v{i}"))
         sums.append(sa.func.count(sa.case((passed, 1))).label(f"p{i}"))
+        sums.append(sa.func.count(sa.case((known, 1))).label(f"k{i}"))
     where = [
         *_base_conditions(src, ctx),
         *[own[0][key] for key in own[0] if key in shared],
@@ -431,12 +477,14 @@ def _group_select(
         "sku": grouped.c.sku,
     }
     if len(members) == 1:
-        return sa.select(
-            *[
-                (sa.literal(first_id) if name == "measure" else columns.get(name, grouped.c.v0)).label(name)
-                for name in _COLUMNS
-            ]
-        ).where(grouped.c.p0 > 0)
+        single = {
+            **columns,
+            "measure": sa.literal(first_id),
+            "value": grouped.c.v0,
+            "input_rows": grouped.c.p0,
+            "known_rows": grouped.c.k0,
+        }
+        return sa.select(*[single[name].label(name) for name in _COLUMNS]).where(grouped.c.p0 > 0)
     names = [
         sa.select(sa.literal(i).label("k"), sa.literal(mid).label("measure"))
         for i, (mid, _) in enumerate(members)
@@ -444,6 +492,8 @@ def _group_select(
     ml = sa.union_all(*names).subquery("ml")
     columns["measure"] = sa.cast(ml.c.measure, sa.String(64))
     columns["value"] = sa.case(*[(ml.c.k == i, grouped.c[f"v{i}"]) for i in range(len(members))])
+    columns["input_rows"] = sa.case(*[(ml.c.k == i, grouped.c[f"p{i}"]) for i in range(len(members))])
+    columns["known_rows"] = sa.case(*[(ml.c.k == i, grouped.c[f"k{i}"]) for i in range(len(members))])
     return (
         sa.select(*[columns[name].label(name) for name in _COLUMNS])
         .select_from(grouped.join(ml, sa.or_(ml.c.measure == grouped.c.shop_key, ml.c.k.is_not(None))))
@@ -458,31 +508,37 @@ def _per_shop_day(
     ctx: MeasureContext,
     src: _Source,
 ) -> Any:
-    """The scan's groups as (day, shop_key, sku, v0, p0, …): currencies converted and summed.
-
-    Values are doubles and never NULL; ``p`` counts the source rows that passed each filter."""
+    """The scan's groups as (day, shop_key, sku, v0, p0, k0, …): exact measures, each day's
+    total in a currency converted once at the day's rate (a currency without a rate that day
+    leaves its rows unknown), ``p`` the source rows that passed each filter and ``k`` those of
+    them whose inputs were all known."""
     shop_key = _shop_key([scan.c[f"s{i}"] for i in range(len(src.shop_columns))], src.shop_nullable)
-    values: list[Any] = []
+    values: list[tuple[Any, Any, Any]] = []
     for i, (_, d) in enumerate(members):
-        v = scan.c[f"v{i}"]
-        if d.currency in currencies and d.amount:
-            v = v * _fx(ctx, scan.c[currencies[d.currency]], scan.c.day)
-        values.append((v, scan.c[f"p{i}"]))
+        v, p, k = scan.c[f"v{i}"], scan.c[f"p{i}"], scan.c[f"k{i}"]
+        if d.aggregate in ("count", "count_distinct"):
+            v = v * measure_one()
+        elif d.amount:
+            rate = _fx(ctx, scan.c[currencies[d.currency]], scan.c.day)
+            v = fx_convert(v, rate)
+            k = sa.case((rate.is_(None), 0), else_=k)
+        else:
+            v = measure_of_fine(v)
+        values.append((v, p, k))
     keys = [scan.c.day.label("day"), shop_key.label("shop_key"), scan.c.sku.label("sku")]
     if not currencies:
         return sa.select(
             *keys,
-            *[sa.cast(sa.func.coalesce(v, 0), sa.Double).label(f"v{i}") for i, (v, _) in enumerate(values)],
-            *[p.label(f"p{i}") for i, (_, p) in enumerate(values)],
+            *[sa.func.coalesce(v, 0).label(f"v{i}") for i, (v, _, _) in enumerate(values)],
+            *[p.label(f"p{i}") for i, (_, p, _) in enumerate(values)],
+            *[k.label(f"k{i}") for i, (_, _, k) in enumerate(values)],
         ).subquery("grouped")
     return (
         sa.select(
             *keys,
-            *[
-                sa.cast(sa.func.coalesce(sa.func.sum(sa.func.coalesce(v, 0)), 0), sa.Double).label(f"v{i}")
-                for i, (v, _) in enumerate(values)
-            ],
-            *[sa.func.sum(p).label(f"p{i}") for i, (_, p) in enumerate(values)],
+            *[sa.func.coalesce(sa.func.sum(v), 0).label(f"v{i}") for i, (v, _, _) in enumerate(values)],
+            *[sa.func.sum(p).label(f"p{i}") for i, (_, p, _) in enumerate(values)],
+            *[sa.func.sum(k).label(f"k{i}") for i, (_, _, k) in enumerate(values)],
         )
         .group_by(scan.c.day, *[scan.c[f"s{i}"] for i in range(len(src.shop_columns))], scan.c.sku)
         .subquery("grouped")
@@ -526,6 +582,8 @@ def roll_up(
             m.c.shop_key,
             m.c.sku,
             sa.func.sum(m.c.value).label("value"),
+            sa.func.sum(m.c.input_rows).label("input_rows"),
+            sa.func.sum(m.c.known_rows).label("known_rows"),
         )
         .select_from(m.join(dd, dd.c.date == m.c.period_start))
         .where(*where)

@@ -53,6 +53,13 @@ class CountingBasis(BaseModel):
     stockout_lead_time_days: int = Field(30, ge=0)
     stockout_safety_days: int = Field(7, ge=0)
     new_shop_days: int = Field(180, ge=0, description="a shop is 'new' this many days after launch")
+    min_coverage: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="share of a value's input rows that must be complete (FX rate, cost, fees known); "
+        "below it the value is published as unknown",
+    )
 
     @field_validator("tenant_timezone")
     @classmethod

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from ..store.kpi_tables import kpi_moved
 from ..store.tables import standard_tables
 
 __all__ = [
@@ -107,6 +108,18 @@ def fingerprint_window(
         stamps = [[str(at), int(n)] for at, n in conn.execute(stmt)]
         if stamps:
             out[name] = stamps
+    # A landing that only removed or moved rows writes no row, only its records of where they were.
+    moved = (
+        sa.select(kpi_moved.c.recorded_at, sa.func.count())
+        .where(
+            kpi_moved.c.tenant_id == tenant_id, kpi_moved.c.recorded_at > low, kpi_moved.c.recorded_at <= high
+        )
+        .group_by(kpi_moved.c.recorded_at)
+        .order_by(kpi_moved.c.recorded_at)
+    )
+    stamps = [[str(at), int(n)] for at, n in conn.execute(moved)]
+    if stamps:
+        out["kpi_moved"] = stamps
     return out
 
 

@@ -9,8 +9,10 @@ left over go to the parts with the largest remainders, so they always sum to the
 A child someone set by hand (``source`` = set) is kept: its value is taken off the parent
 first and only the rest is split among its siblings. Different targets for new and mature
 shops: with explicit weights, ``@new`` / ``@mature`` give the weight of every shop in that
-phase that has no weight of its own; by previous share, a shop with no history gets the
-average share of its siblings, times ``new_shop_factor`` for a new shop.
+phase that has no weight of its own; by previous share, a part with no history gets the
+average share of its siblings that have one, and a new shop gets that average times
+``new_shop_factor`` whatever its own history: a shop launched weeks before the period has
+only a ramp-up's sales to go by, and a target from those is one it beats many times over.
 """
 
 from __future__ import annotations
@@ -150,22 +152,33 @@ def _history_weights(
         values = {c: plan.categories.get(shop, {}).get(c.removeprefix(shop + "/")) for c in ids}
     else:
         values = {c: _decimal(actual_for(plan.history, level, c)) for c in ids}
-    known = [v for v in values.values() if v is not None and v > 0]
+    new = {c for c in ids if level == "shop" and plan.org.phases.get(c) == "new"}
+    # The siblings a share can be read from: a new shop's short history is no measure of its period.
+    known = [v for c, v in values.items() if c not in new and v is not None and v > 0]
     average = sum(known, Decimal(0)) / len(known) if known else Decimal(1)
     chosen: dict[str, Decimal | int | float] = {}
     for child, value in values.items():
-        if value is not None and value > 0:
+        if child in new:
+            chosen[child] = average * plan.new_shop_factor
+            had = "no previous value" if value is None or value <= 0 else f"a previous value of {value}"
+            plan.result.notes.append(
+                f"{level} {child} is a new shop ({had}); given the average share of its siblings "
+                f"x{plan.new_shop_factor}"
+            )
+        elif value is not None and value > 0:
             chosen[child] = value
-            continue
-        new = level == "shop" and plan.org.phases.get(child) == "new"
-        chosen[child] = average * (plan.new_shop_factor if new else 1)
-        why = f"new shop, x{plan.new_shop_factor}" if new else "no previous value"
-        plan.result.notes.append(f"{level} {child} had no previous value; given the average share ({why})")
+        else:
+            chosen[child] = average
+            plan.result.notes.append(
+                f"{level} {child} had no previous value; given the average share of its siblings"
+            )
     return chosen
 
 
-def _decimal(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(repr(value))
+def _decimal(value: float | Decimal | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):  # kpi_fact values are exact decimals
+        return value
+    return Decimal(repr(value))
 
 
 def _split(plan: _Plan, parent: Target) -> None:

@@ -35,6 +35,7 @@ from .catalogue import Catalogue
 from .changes import LOOKUPS, changed_fx_dates, fingerprint_window, fx_digests, lookup_digests
 from .dims import refresh_dimensions
 from .facts import FactContext, delete_facts, insert_facts, insert_period_derived
+from .moved import forget_moved, moved_partitions
 from .periods import GRAINS, SCOPES, bucket, ensure_dim_date, successors
 
 __all__ = ["ComputeReport", "compute", "resolve_tenant"]
@@ -147,6 +148,7 @@ def compute(
             _run_incremental(conn, fc, ctx, measures, wanted, since, fx_days, report)
         if not partial:
             _save_state(conn, tenant_id, now - _WATERMARK_LAG, basis.version, now, prints)
+            forget_moved(conn, tenant_id, now - _WATERMARK_LAG)
         else:
             # A narrowed compute rebuilt only some measures: the next compute must be full.
             conn.execute(kpi_compute_state.delete().where(kpi_compute_state.c.tenant_id == tenant_id))
@@ -342,6 +344,7 @@ def _run_incremental(
     # content, which a full recompute handles; FX days are known from the FX digests.
     by_rows = {m: d for m, d in measures.items() if d.table not in (*LOOKUPS, "fx_rates")}
     touched = touched_partitions(conn, by_rows, ctx, since)
+    touched |= moved_partitions(conn, ctx, since)
     touched |= _fx_partitions(conn, fc.tenant_id, ctx, fx_days)
     report.reason = "changes since the last compute" if touched else "nothing changed since the last compute"
     if not touched:

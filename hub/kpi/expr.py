@@ -20,6 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sdk import ConfigError
 
+from .exactsql import exact_div
+
 __all__ = ["Env", "compile_expr", "divide", "is_sql", "names_in", "parse", "sql_value"]
 
 _ALLOWED = (
@@ -122,8 +124,8 @@ def divide(num: Any, den: Any) -> Any:
         if num is None or den is None or _num(den) == 0:
             return None
         return _num(num) / _num(den)
-    den_sql = sa.cast(sql_value(den), sa.Double)
-    return sa.case((den_sql == 0, sa.null()), else_=sa.cast(sql_value(num), sa.Double) / den_sql)
+    # Exactly, to ten places (NULL over zero), as every published quotient.
+    return exact_div(sql_value(num), sql_value(den))
 
 
 _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -182,6 +184,21 @@ def compile_expr(text: str, env: Env, basis: dict[str, Any]) -> Any:
                 raise ConfigError(f"in {text!r}: operator {type(node.op).__name__} is not supported")
             if not is_sql(left) and not is_sql(right):
                 return None if left is None or right is None else op(_num(left), _num(right))
+            # A term a basis switches off (``cogs * basis.margin_includes_cogs``) is left out,
+            # not computed as 0: its inputs then play no part in the value or its coverage.
+            if isinstance(node.op, ast.Mult) and any(
+                not is_sql(v) and v is not None and _num(v) == 0 for v in (left, right)
+            ):
+                return 0
+            if (
+                isinstance(node.op, ast.Add | ast.Sub)
+                and not is_sql(right)
+                and right is not None
+                and _num(right) == 0
+            ):
+                return left
+            if isinstance(node.op, ast.Add) and not is_sql(left) and left is not None and _num(left) == 0:
+                return right
             return op(sql_value(left), sql_value(right))
         if isinstance(node, ast.BoolOp):
             values = [walk(v) for v in node.values]

@@ -17,23 +17,27 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.util import LRUCache
 
 from sdk import ConfigError
 
+from ..store.exact import ExactValue
 from ..store.kpi_tables import CONTRACT_VERSION, dim_date, dim_shop, kpi_fact, kpi_measures
 from ..store.tables import standard_tables
 from .atoms import GRAIN_COLUMN
 from .basis import CountingBasis
 from .catalogue import Catalogue
-from .expr import compile_expr, divide, parse, sql_value
+from .exactsql import exact_div, measure_one, publish, published_measure
+from .expr import compile_expr, parse, sql_value
 from .periods import period_end
 
 __all__ = ["FactContext", "delete_facts", "insert_facts", "insert_period_derived"]
 
 _NULL_TEXT = sa.cast(sa.null(), sa.String(160))
+_NO_ROWS = sa.cast(sa.null(), sa.Integer())
+"""Input and known row counts of a value that has none (medians, SKU counts): no coverage."""
 
 # What changes from one compute to the next is bound, not built in: the statements are then
 # memoized per catalogue, basis, scope, grain and metrics, and an incremental compute neither
@@ -175,7 +179,16 @@ def scope_rows(
                 sa.or_(bridge.c.valid_to.is_(None), bridge.c.valid_to >= m.c.period_start),
             )
             return (
-                sa.select(bridge.c.gid, m.c.measure, m.c.period_start, m.c.shop_key, m.c.sku, m.c.value)
+                sa.select(
+                    bridge.c.gid,
+                    m.c.measure,
+                    m.c.period_start,
+                    m.c.shop_key,
+                    m.c.sku,
+                    m.c.value,
+                    m.c.input_rows,
+                    m.c.known_rows,
+                )
                 .select_from(m.join(bridge, valid))
                 .where(*where, *extra)
             )
@@ -189,11 +202,13 @@ def scope_rows(
         period = dd.c[GRAIN_COLUMN[grain]]
         scope_id: Any = u.c.gid
         name, sku_col, value = u.c.measure, u.c.sku, u.c.value
+        rows, known = u.c.input_rows, u.c.known_rows
         outer_where: list[Any] = [scope_id.is_not(None)]
         if periods is not None:
             outer_where.append(period.in_(_PERIODS))
     else:
         name, sku_col, value = m.c.measure, m.c.sku, m.c.value
+        rows, known = m.c.input_rows, m.c.known_rows
         outer_where = list(where)
         if daily:
             from_ = from_.join(dd, dd.c.date == m.c.period_start)
@@ -237,7 +252,12 @@ def scope_rows(
     # Constants (the tenant's name, NULL platform) are not grouped by: PostgreSQL refuses them.
     group = [g for g in group if g is not _NULL_TEXT and not isinstance(g, BindParameter)]
     return (
-        sa.select(*columns, sa.func.sum(value).label("value"))
+        sa.select(
+            *columns,
+            sa.func.sum(value).label("value"),
+            sa.func.sum(rows).label("input_rows"),
+            sa.func.sum(known).label("known_rows"),
+        )
         .select_from(from_)
         .where(*outer_where)
         .group_by(*group)
@@ -255,7 +275,16 @@ def _medians(rows: Select[Any]) -> Select[Any]:
     # The middle sample, or the mean of the two middle ones: 2·rn ∈ {cnt, cnt+1, cnt+2}.
     middle = (w.c.rn * 2).in_([w.c.cnt, w.c.cnt + 1, w.c.cnt + 2])
     return (
-        sa.select(w.c.scope_id, w.c.platform, w.c.shop_id, w.c.period_start, w.c.name, sa.func.avg(w.c.value))
+        sa.select(
+            w.c.scope_id,
+            w.c.platform,
+            w.c.shop_id,
+            w.c.period_start,
+            w.c.name,
+            sa.func.avg(w.c.value),
+            _NO_ROWS,
+            _NO_ROWS,
+        )
         .where(middle)
         .group_by(w.c.scope_id, w.c.platform, w.c.shop_id, w.c.period_start, w.c.name)
     )
@@ -280,7 +309,7 @@ class _PivotEnv:
             column = self.columns[name]
             return column if self.catalogue.is_sample(name) else sa.func.coalesce(column, 0)
         if d.kind == "ratio":
-            return divide(*self.ratio_parts(name))
+            return exact_div(*self.ratio_parts(name))
         if d.kind == "derived":
             return compile_expr(d.expression or "", self, self.basis)
         raise ConfigError(f"metric {name!r} is not available here")
@@ -308,18 +337,18 @@ def _split(text: str) -> tuple[str, str] | None:
 
 
 def _evaluate(env: _PivotEnv, metric_id: str) -> tuple[Any, Any, Any]:
-    """(value, numerator, denominator) of a metric over a pivot row."""
+    """(value, numerator, denominator) of a metric over a pivot row, as published values:
+    sums exactly, quotients exactly to ten places."""
     d = env.catalogue.get(metric_id)
+    split: tuple[Any, Any] | None = None
     if d.kind == "ratio":
-        num, den = env.ratio_parts(metric_id)
-        return divide(num, den), num, den
-    if d.kind == "derived":
-        split = _split(d.expression or "")
-        if split:
-            num = compile_expr(split[0], env, env.basis)
-            den = compile_expr(split[1], env, env.basis)
-            return divide(num, den), num, den
-    return env.name(metric_id), None, None
+        split = env.ratio_parts(metric_id)
+    elif d.kind == "derived" and (texts := _split(d.expression or "")):
+        split = (compile_expr(texts[0], env, env.basis), compile_expr(texts[1], env, env.basis))
+    if split is not None:
+        num, den = (sql_value(part) for part in split)
+        return exact_div(num, den), publish(num), publish(den)
+    return publish(sql_value(env.name(metric_id))), None, None
 
 
 def _unit_currency(fc: FactContext, metric_id: str) -> tuple[str, str | None]:
@@ -363,6 +392,7 @@ def facts_select(
         return None
     u = (sa.union_all(*sources) if len(sources) > 1 else sources[0]).subquery("u")
     labels = {b: f"c{i}" for i, b in enumerate(sorted(bases))}
+    counted = [b for b in sorted(bases) if cat.is_measure(b)]
     grouped = (
         sa.select(
             u.c.scope_id,
@@ -370,6 +400,8 @@ def facts_select(
             u.c.shop_id,
             u.c.period_start,
             *[sa.func.sum(sa.case((u.c.name == b, u.c.value))).label(lbl) for b, lbl in labels.items()],
+            *[sa.func.sum(sa.case((u.c.name == b, u.c.input_rows))).label(f"r{labels[b]}") for b in counted],
+            *[sa.func.sum(sa.case((u.c.name == b, u.c.known_rows))).label(f"k{labels[b]}") for b in counted],
         )
         .group_by(u.c.scope_id, u.c.platform, u.c.shop_id, u.c.period_start)
         .subquery("grouped")
@@ -393,6 +425,14 @@ def facts_select(
         if not own:
             continue
         value, num, den = _evaluate(env, variant)
+        # The inputs the value really reads (a basis can leave a term out: margin without ad spend).
+        read = {id(element) for element in visitors.iterate(value)}
+        inputs = [
+            labels[b] for b in sorted(cat.base_of(variant)) if b in counted and id(pivot.c[labels[b]]) in read
+        ]
+        value, coverage, reason, rows, known = _with_coverage(
+            fc, pivot, inputs, {labels[b]: b for b in counted}, value
+        )
         unit, currency = _unit_currency(fc, metric_id)
         selects.append(
             sa.select(
@@ -404,19 +444,71 @@ def facts_select(
                 pivot.c.scope_id,
                 pivot.c.platform,
                 pivot.c.shop_id,
-                sa.cast(sql_value(value), sa.Double).label("value"),
-                sa.cast(sql_value(num), sa.Double).label("numerator"),
-                sa.cast(sql_value(den), sa.Double).label("denominator"),
+                value.label("value"),
+                _published(num).label("numerator"),
+                _published(den).label("denominator"),
                 sa.cast(sa.literal(unit), sa.String(16)).label("unit"),
                 sa.cast(sa.literal(currency), sa.String(3)).label("currency"),
                 _BASIS_VERSION.label("basis_version"),
                 _COMPUTED_AT.label("computed_at"),
                 sa.cast(sa.literal(CONTRACT_VERSION), sa.String(8)).label("contract_version"),
+                coverage.label("coverage"),
+                reason.label("unknown_reason"),
+                rows.label("input_rows"),
+                known.label("known_rows"),
             ).where(sa.or_(*own))
         )
     if not selects:
         return None
     return sa.union_all(*selects) if len(selects) > 1 else selects[0]
+
+
+def _published(value: Any) -> Any:
+    return sa.cast(sa.null(), ExactValue()) if value is None else value
+
+
+_COVERAGE_DENOMINATOR = 1_000_000
+"""The tenant's threshold is compared in whole millionths: exact on every store."""
+
+
+def _with_coverage(
+    fc: FactContext, pivot: Any, inputs: Sequence[str], names: dict[str, str], value: Any
+) -> tuple[Any, Any, Any, Any, Any]:
+    """(value, coverage, unknown reason, input rows, known rows) of a fact from its inputs'
+    row counts.
+
+    Coverage is the share of the input rows (of every measure the value is computed from)
+    whose inputs were all known. Below the tenant's ``min_coverage`` the value is published
+    as unknown (NULL), with the reason naming the inputs and how many rows were unknown;
+    ``kpihub check`` says which rows and how to complete them.
+    """
+    if not inputs:
+        return value, sa.cast(sa.null(), ExactValue()), sa.cast(sa.null(), sa.Text()), _NO_ROWS, _NO_ROWS
+    rows: Any = sa.func.coalesce(pivot.c[f"r{inputs[0]}"], 0)
+    known: Any = sa.func.coalesce(pivot.c[f"k{inputs[0]}"], 0)
+    for i in inputs[1:]:
+        rows = rows + sa.func.coalesce(pivot.c[f"r{i}"], 0)
+        known = known + sa.func.coalesce(pivot.c[f"k{i}"], 0)
+    threshold = round(fc.basis.min_coverage * _COVERAGE_DENOMINATOR)
+    short = sa.and_(rows > 0, known * _COVERAGE_DENOMINATOR < rows * threshold)
+    what = ", ".join(names[i] for i in inputs)
+    reason = sa.case(
+        (
+            short,
+            sa.literal(f"coverage below {fc.basis.min_coverage:g}: ")
+            + sa.cast(rows - known, sa.String(20))
+            + sa.literal(" of ")
+            + sa.cast(rows, sa.String(20))
+            + sa.literal(f" input rows unknown ({what}); see `kpihub check`"),
+        ),
+        else_=sa.cast(sa.null(), sa.Text()),
+    )
+    published = sa.case((short, sa.cast(sa.null(), ExactValue())), else_=value)
+    return published, _coverage(rows, known), reason, rows, known
+
+
+def _coverage(rows: Any, known: Any) -> Any:
+    return sa.case((rows > 0, exact_div(known, rows)), else_=sa.cast(sa.null(), ExactValue()))
 
 
 def _sku_count(
@@ -448,14 +540,20 @@ def _sku_count(
     )
     env = _PivotEnv(cat, basis, {r: per_sku.c[lbl] for r, lbl in labels.items()}, sa.literal(1))
     condition = compile_expr(cat.get(count_id).expression or "", env, basis)
-    hit = sa.case((condition, 1), else_=0) if not isinstance(condition, bool) else sa.literal(int(condition))
+    # Each SKU that meets the condition counts one, as a measure (the pivot's unit).
+    if isinstance(condition, bool):
+        hit: Any = measure_one() if condition else sa.literal(0)
+    else:
+        hit = sa.case((condition, measure_one()), else_=sa.literal(0))
     return sa.select(
         per_sku.c.scope_id,
         per_sku.c.platform,
         per_sku.c.shop_id,
         per_sku.c.period_start,
         sa.literal(count_id).label("name"),
-        sa.cast(sa.func.sum(hit), sa.Double).label("value"),
+        sa.func.sum(hit).label("value"),
+        _NO_ROWS.label("input_rows"),
+        _NO_ROWS.label("known_rows"),
     ).group_by(per_sku.c.scope_id, per_sku.c.platform, per_sku.c.shop_id, per_sku.c.period_start)
 
 
@@ -476,6 +574,10 @@ _FACT_COLUMNS = [
     "basis_version",
     "computed_at",
     "contract_version",
+    "coverage",
+    "unknown_reason",
+    "input_rows",
+    "known_rows",
 ]
 
 
@@ -518,11 +620,13 @@ class _PeriodEnv:
 
     def __init__(self, basis: dict[str, Any], base: str, cur: Any, prev: Any, year: Any) -> None:
         self.basis, self.base, self.cur, self.prev, self.year = basis, base, cur, prev, year
+        self.earlier: list[Any] = []
+        """The earlier periods' rows the expression reads."""
 
     def name(self, name: str) -> Any:
         if name != self.base:
             raise ConfigError(f"only {self.base!r} can be used here, not {name!r}")
-        return self.cur.c.value
+        return published_measure(self.cur.c.value)
 
     def attr(self, base: str, attr: str) -> Any:
         raise ConfigError(f"{base}.{attr} is not available here")
@@ -531,10 +635,34 @@ class _PeriodEnv:
         if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id != self.base:
             raise ConfigError(f"{func}() takes the one metric the expression is about")
         if func == "previous":
-            return self.prev.c.value
+            return self._read(self.prev)
         if func == "year_ago":
-            return self.year.c.value
+            return self._read(self.year)
         raise ConfigError(f"unknown function {func}(); use previous(metric) or year_ago(metric)")
+
+    def _read(self, other: Any) -> Any:
+        if all(other is not seen for seen in self.earlier):
+            self.earlier.append(other)
+        return published_measure(other.c.value)
+
+
+_EARLIER = {"prev": "previous", "yago": "year-earlier"}
+
+
+def _earlier_reason(cur: Any, earlier: Sequence[Any]) -> Any:
+    """The current period's unknown reason, else that of an earlier period the value reads:
+    a growth over an unknown period is unknown too, never read as 'no earlier period'."""
+    reasons: list[Any] = [cur.c.unknown_reason]
+    for other in earlier:
+        reasons.append(
+            sa.case(
+                (
+                    other.c.unknown_reason.is_not(None),
+                    sa.literal(f"the {_EARLIER[other.name]} period is unknown: ") + other.c.unknown_reason,
+                )
+            )
+        )
+    return sa.func.coalesce(*reasons) if len(reasons) > 1 else reasons[0]
 
 
 def insert_period_derived(
@@ -576,12 +704,18 @@ def _period_derived_insert(
     text = d.expression or ""
     split = _split(text)
     if split:
-        num = compile_expr(split[0], env, env.basis)
-        den = compile_expr(split[1], env, env.basis)
-        value = divide(num, den)
+        num = sql_value(compile_expr(split[0], env, env.basis))
+        den = sql_value(compile_expr(split[1], env, env.basis))
+        value: Any = exact_div(num, den)
+        num, den = publish(num), publish(den)
     else:
-        value, num, den = compile_expr(text, env, env.basis), None, None
+        value, num, den = publish(sql_value(compile_expr(text, env, env.basis))), None, None
     unit, currency = _unit_currency(fc, metric_id)
+    rows: Any = cur.c.input_rows
+    known: Any = cur.c.known_rows
+    for other in env.earlier:
+        rows = rows + sa.func.coalesce(other.c.input_rows, 0)
+        known = known + sa.func.coalesce(other.c.known_rows, 0)
     where = [cur.c.tenant_id == _TENANT, cur.c.metric_id == base, cur.c.grain == grain]
     if periods is not None:
         where.append(cur.c.period_start.in_(_PERIODS))
@@ -595,14 +729,19 @@ def _period_derived_insert(
             cur.c.scope_id,
             cur.c.platform,
             cur.c.shop_id,
-            sa.cast(sql_value(value), sa.Double),
-            sa.cast(sql_value(num), sa.Double),
-            sa.cast(sql_value(den), sa.Double),
+            value,
+            _published(num),
+            _published(den),
             sa.literal(unit),
             sa.cast(sa.literal(currency), sa.String(3)),
             _BASIS_VERSION,
             _COMPUTED_AT,
             sa.literal(CONTRACT_VERSION),
+            # Coverage over both periods' rows; unknown when either period is, and then why.
+            _coverage(rows, known),
+            _earlier_reason(cur, env.earlier),
+            rows,
+            known,
         )
         .select_from(from_)
         .where(*where)

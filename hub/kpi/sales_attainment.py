@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
 from ..store import upsert
+from ..store.exact import VALUE_PLACES
 from ..store.kpi_tables import CONTRACT_VERSION, dim_metric, kpi_fact
 from .basis import current_basis
 from .target_periods import TARGET_GRAINS
@@ -50,6 +52,17 @@ def sales_basis(conn: Connection, tid: int) -> str:
 
 def _key(row: Any) -> tuple[str, dt.date, str, str]:
     return (row.grain, row.period_start, row.scope_type, row.scope_id)
+
+
+def _exact_attainment(actual: Any, target: Any) -> Decimal | None:
+    """Sales over target, exactly to ten places (half away from zero), as every published
+    quotient is; sales are higher-is-better, so attainment is the plain ratio."""
+    if actual is None or target is None or Decimal(target) == 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 80
+        ratio = Decimal(actual) / Decimal(target)
+    return ratio.quantize(Decimal(1).scaleb(-VALUE_PLACES), rounding=ROUND_HALF_UP)
 
 
 def publish_sales_attainment(conn: Connection, tid: int, tenant: str, targets: Sequence[Target]) -> int:
@@ -97,9 +110,9 @@ def publish_sales_attainment(conn: Connection, tid: int, tenant: str, targets: S
             "period_start": t.period_start,
             "scope_type": t.scope_type,
             "scope_id": scope_id,
-            "value": t.attainment,
-            "numerator": t.actual_value,
-            "denominator": float(t.target_value),
+            "value": _exact_attainment(t.actual_value, t.target_value),
+            "numerator": None if t.actual_value is None else Decimal(t.actual_value),
+            "denominator": Decimal(t.target_value),
             "platform": source.platform if source else None,
             "shop_id": source.shop_id if source else None,
             "currency": source.currency if source else None,

@@ -443,7 +443,8 @@ def _card(
             template_id=template.template_id,
             metric_id=rule.metric_id,
             weight=weight,
-            actual_value=actual,
+            # The scorecard keeps doubles (scores are weighted points): the exact fact as one.
+            actual_value=None if actual is None else float(actual),
             target_value=None if target is None else float(target),
             attainment=attained,
             score=points,

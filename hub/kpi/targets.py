@@ -9,8 +9,12 @@ value"), never 0.
 Attainment is direction-aware and linear: ``actual ÷ target`` for metrics where higher is
 better, and ``2 - actual ÷ target`` where lower is better (a refund rate at its target scores
 1.0, at half its target 1.5, at twice its target 0). Paced attainment projects a period that
-is still running: ``actual ÷ days elapsed * days in period ÷ target``, for metrics that add up
-over days (amounts and counts); for ratios and medians the pace is the attainment itself.
+is still running: ``actual ÷ days elapsed * days in period ÷ target``, i.e. the actual against
+the share of the target the elapsed days call for, for metrics that add up over days (amounts
+and counts, simple or derived from them like net sales); for ratios and medians the pace is the
+attainment itself. Days elapsed run from the period's first day to the as-of day, the last day
+the data covers: by default yesterday in the tenant's timezone (counting basis
+``tenant_timezone``). A period over by then is paced as attained; one not begun has no pace.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, bindparam, delete, select
 
@@ -31,6 +36,7 @@ from ..store import Store, upsert
 from ..store.kpi_tables import dim_metric, kpi_fact
 from ..store.management_tables import CONTRACT_VERSION, kpi_target
 from ..store.tables import tenants
+from .basis import CountingBasis, current_basis
 from .sales_attainment import publish_sales_attainment
 from .target_periods import (
     FIRST_DAY,
@@ -51,6 +57,7 @@ __all__ = [
     "check_amount",
     "delete_target",
     "known_tenant_id",
+    "last_full_day",
     "list_targets",
     "metric_catalogue",
     "refresh_attainment",
@@ -68,6 +75,9 @@ SALES_BASES = ("net_sales", "gmv")
 _CENT = Decimal("0.0001")
 # Units whose values do not add up over days: a month's median is no sum of daily medians.
 _NOT_ADDITIVE_UNITS = frozenset({"ratio", "percent", "rate", "hours", "minutes", "days", "index"})
+# Kinds whose amounts and counts add up over days: sums and counts, and what is derived from
+# them (net sales = GMV - refunds). A SKU count counts SKUs over the whole period: it does not.
+_ADDITIVE_KINDS = frozenset({"simple", "derived"})
 
 
 @dataclass(frozen=True)
@@ -329,7 +339,7 @@ def metric_catalogue(conn: Connection) -> dict[str, MetricInfo]:
     return {
         row.metric_id: MetricInfo(
             direction=row.direction,
-            additive=row.kind == "simple" and row.unit not in _NOT_ADDITIVE_UNITS,
+            additive=row.kind in _ADDITIVE_KINDS and row.unit not in _NOT_ADDITIVE_UNITS,
         )
         for row in conn.execute(
             select(dim_metric.c.metric_id, dim_metric.c.direction, dim_metric.c.kind, dim_metric.c.unit)
@@ -348,12 +358,29 @@ def attainment(actual: float | None, target: float | Decimal | None, direction: 
 def paced(
     actual: float | None, target: Decimal, direction: str, *, additive: bool, elapsed: int, days: int
 ) -> float | None:
-    """Attainment of ``actual`` projected from ``elapsed`` days to the whole ``days`` period."""
-    if not additive or actual is None:
-        return attainment(actual, target, direction)
+    """Attainment of ``actual`` projected from ``elapsed`` days to the whole ``days`` period;
+    null for a period not begun (nothing elapsed to project from)."""
     if elapsed == 0:
         return None
+    if not additive or actual is None:
+        return attainment(actual, target, direction)
     return attainment(actual / elapsed * days, target, direction)
+
+
+def _yesterday(conn: Connection, tid: int | None, at: dt.datetime | None) -> dt.date:
+    basis = CountingBasis() if tid is None else current_basis(conn, tid).settings
+    moment = at or dt.datetime.now(dt.UTC)
+    return moment.astimezone(ZoneInfo(basis.tenant_timezone)).date() - dt.timedelta(days=1)
+
+
+def last_full_day(store: Store, *, tenant: str = "default", at: dt.datetime | None = None) -> dt.date:
+    """The day before ``at`` (default now) in the tenant's timezone: the as-of day by default.
+
+    A tenant in Shanghai whose compute runs at 20:00 UTC is already on the next day, so its
+    last whole day of data is today's UTC date, not yesterday's.
+    """
+    with store.begin() as conn:
+        return _yesterday(conn, known_tenant_id(conn, tenant), at)
 
 
 def fact_values(
@@ -410,18 +437,18 @@ def refresh_attainment(
     """Fill actual values, attainment and paced attainment of every target from ``kpi_fact``,
     and (with ``publish``) write ``sales_attainment`` facts from the sales targets.
 
-    ``as_of`` is the last day the data covers (default: yesterday, UTC), which sets how much
-    of a running period has elapsed. Returns the number of targets refreshed.
+    ``as_of`` is the last day the data covers (default: yesterday in the tenant's timezone),
+    which sets how much of a running period has elapsed. Returns the number of targets refreshed.
 
     A target whose period lies outside the supported range (stored before periods were
     checked) is left as it is, logged, and described in ``skipped`` when given: one bad row
     must not stop every run of the tenant.
     """
-    as_of = as_of or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     with store.begin() as conn:
         tid = known_tenant_id(conn, tenant)
         if tid is None:
             return 0
+        as_of = as_of or _yesterday(conn, tid, None)
         catalogue = {**metric_catalogue(conn), **(metrics or {})}
         targets = load_targets(conn, tid)
         groups: dict[tuple[str, str, dt.date], list[Target]] = {}

@@ -73,7 +73,18 @@ class PublishedTable:
         present = set(available)
         references = {c: ref for c, ref in self.references.items() if ref[0] in present}
         comment = self.table.comment or ""
-        return TableSchema(self.name, dict(self.columns), self.key, references, rows, comment)
+        places = {
+            c: scale
+            for c in self.columns
+            if self.columns[c] == "decimal" and (scale := _places(self.table.c[c].type)) > 4
+        }
+        return TableSchema(self.name, dict(self.columns), self.key, references, rows, comment, places)
+
+
+def _places(sql_type: TypeEngine[object]) -> int:
+    """Decimal places of a decimal column (the published values' ten, an amount's four)."""
+    impl = sql_type.impl_instance if isinstance(sql_type, TypeDecorator) else sql_type
+    return int(getattr(impl, "scale", None) or 4)
 
 
 def _type_name(sql_type: TypeEngine[object]) -> str | None:

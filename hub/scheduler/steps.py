@@ -17,7 +17,9 @@ from sdk import KpihubError
 
 from ..context import HubContext
 from ..kpi.after_compute import after_compute
+from ..kpi.catalogue import Catalogue
 from ..kpi.engine import compute
+from ..kpi.targets import last_full_day
 from ..publish import list_sinks, push_sink
 from ..redaction import scrub
 from .pipeline import PipelineRun
@@ -32,15 +34,20 @@ def _nothing_new(run: PipelineRun) -> bool:
 
 
 class ComputeStep:
-    """Recompute the KPIs the new rows touch (the engine works incrementally from a watermark)."""
+    """Recompute the KPIs the new rows touch (the engine works incrementally from a watermark).
+
+    The catalogue is every registered metric provider's, as ``kpihub compute`` builds it: a
+    third party's metrics are computed on schedule too, not only from the command line.
+    """
 
     name = "kpi"
 
     def __call__(self, hub: HubContext, run: PipelineRun) -> dict[str, Any]:
         if _nothing_new(run):
             return {"skipped": "the sync wrote no new rows"}
+        catalogue = Catalogue.from_providers(hub.registry.metric_providers.values())
         with _tenant_locks[run.info.tenant]:
-            report = compute(hub.ready_store, run.info.tenant)
+            report = compute(hub.ready_store, run.info.tenant, catalogue=catalogue)
         return {
             "facts_written": report.facts_written,
             "full": report.full,
@@ -49,16 +56,23 @@ class ComputeStep:
 
 
 class ManagementStep:
-    """Refresh target attainment, re-score the running periods and evaluate the alert rules."""
+    """Refresh target attainment, re-score the running periods and evaluate the alert rules.
+
+    Running periods are paced up to the day before the run's fire time in the tenant's
+    timezone, so a run retried or taken over later still paces as of the day it was for.
+    """
 
     name = "management"
 
     def __call__(self, hub: HubContext, run: PipelineRun) -> dict[str, Any]:
         if _nothing_new(run):
             return {"skipped": "the sync wrote no new rows"}
-        with _tenant_locks[run.info.tenant]:
-            done = after_compute(hub.ready_store, hub.vault, tenant=run.info.tenant)
+        tenant = run.info.tenant
+        as_of = last_full_day(hub.ready_store, tenant=tenant, at=run.scheduled_for)
+        with _tenant_locks[tenant]:
+            done = after_compute(hub.ready_store, hub.vault, tenant=tenant, as_of=as_of)
         summary: dict[str, Any] = {
+            "as_of": as_of.isoformat(),
             "targets": done.targets,
             "scorecard_rows": done.scorecard_rows,
             "alerts": [alert.alert_id for alert in done.alerts],

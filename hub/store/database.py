@@ -21,6 +21,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from sdk import StoreError
 
+from .exact import register_sqlite_functions
+
 __all__ = ["Store", "inserted_id", "open_store"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -192,6 +194,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     # (a third of a 300,000-order sync's time went to commits with the default).
     cursor.execute(f"PRAGMA wal_autocheckpoint={_SQLITE_CHECKPOINT_PAGES}")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)  # type: ignore[arg-type]
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -10,8 +10,9 @@ tables"): sinks push them as they are, so columns are only ever added. ``kpi_mea
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, Double, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
+from .exact import ExactMeasure, ExactValue
 from .tables import Id, metadata, standard_tables
 from .types import UtcDateTime
 
@@ -26,6 +27,7 @@ __all__ = [
     "kpi_compute_state",
     "kpi_fact",
     "kpi_measures",
+    "kpi_moved",
 ]
 
 CONTRACT_VERSION = "1.0"
@@ -53,14 +55,33 @@ kpi_fact = Table(
     Column("scope_id", String(160), primary_key=True, comment="shop and site scopes: platform:id"),
     Column("platform", String(128), nullable=True),
     Column("shop_id", String(128), nullable=True),
-    Column("value", Double, nullable=True, comment="null when undefined (division by zero), never 0"),
-    Column("numerator", Double, nullable=True),
-    Column("denominator", Double, nullable=True),
+    Column(
+        "value",
+        ExactValue(),
+        nullable=True,
+        comment="exact; null when undefined (division by zero) or unknown (see unknown_reason), never 0",
+    ),
+    Column("numerator", ExactValue(), nullable=True),
+    Column("denominator", ExactValue(), nullable=True),
     Column("unit", String(16), nullable=False),
     Column("currency", String(3), nullable=True, comment="the tenant's base currency for amounts"),
     Column("basis_version", Integer, nullable=False),
     Column("computed_at", UtcDateTime(), nullable=False),
     Column("contract_version", String(8), nullable=False),
+    Column(
+        "coverage",
+        ExactValue(),
+        nullable=True,
+        comment="share of the input rows that were complete (FX rate, cost, fees known); null: no input",
+    ),
+    Column(
+        "unknown_reason",
+        Text,
+        nullable=True,
+        comment="why value is null though there was input: which inputs were incomplete",
+    ),
+    Column("input_rows", Integer, nullable=True, comment="source rows the value is computed from"),
+    Column("known_rows", Integer, nullable=True, comment="of them, those whose inputs were all known"),
     # Sinks read what changed since their watermark.
     Index(None, "tenant_id", "computed_at"),
 )
@@ -76,8 +97,33 @@ kpi_measures = Table(
     Column("period_start", Date, primary_key=True),
     Column("shop_key", String(160), primary_key=True, comment="platform:shop_id; '-' when no shop"),
     Column("sku", String(128), primary_key=True, comment="'' for shop-level measures"),
-    Column("value", Double, nullable=False),
+    Column("value", ExactMeasure(), nullable=False, comment="exact, four places"),
+    Column(
+        "input_rows", Integer, nullable=False, server_default="0", comment="source rows counted (or samples)"
+    ),
+    Column(
+        "known_rows",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="of them, those whose inputs were all known",
+    ),
     comment="additive components per shop (and SKU) and period that KPIs roll up from; engine-internal",
+)
+
+kpi_moved = Table(
+    "kpi_moved",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, nullable=False),
+    Column("source_table", String(64), nullable=False),
+    Column("platform", String(128), nullable=True),
+    Column("shop_id", String(128), nullable=True),
+    Column("moments", JSON, nullable=False, comment="ISO dates and UTC times the row was dated by"),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index(None, "tenant_id", "recorded_at"),
+    comment="where a replaced or removed standard row was counted before: its old (shop, day) "
+    "partitions are recomputed by the next incremental compute; engine-internal",
 )
 
 kpi_compute_state = Table(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from .exact import ExactValue
 from .tables import Id, metadata
 from .types import UtcDateTime
 
@@ -56,7 +57,9 @@ kpi_target = Table(
     Column("scope_type", String(16), primary_key=True),
     Column("scope_id", String(255), primary_key=True, comment="a category under a shop is shop/category"),
     Column("target_value", TargetAmount, nullable=False),
-    Column("actual_value", Double, nullable=True, comment="null until the KPI has a value"),
+    Column(
+        "actual_value", ExactValue(), nullable=True, comment="the KPI's value, exactly; null until it has one"
+    ),
     Column("attainment", Double, nullable=True, comment="null when not computable, never 0"),
     Column("paced_attainment", Double, nullable=True, comment="period-to-date pace against the target"),
     Column("source", String(16), nullable=False, comment="set or decomposed"),

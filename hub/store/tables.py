@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -43,6 +44,7 @@ __all__ = [
     "connections",
     "mapping_versions",
     "metadata",
+    "of_its_order",
     "owner_columns",
     "raw_records",
     "standard_tables",
@@ -188,6 +190,17 @@ vault_state = Table(
     Column("key_id", String(64), nullable=False, comment="fingerprint of the master key in use"),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+
+def of_its_order(order: typing.Any, row: typing.Any) -> typing.Any:
+    """The join condition of ``order`` (orders, or an alias) to the order ``row`` (a line, a
+    refund, a shipment: a table or alias with the order's key) belongs to."""
+    return and_(
+        order.c.tenant_id == row.c.tenant_id,
+        order.c.platform == row.c.platform,
+        order.c.shop_id == row.c.shop_id,
+        order.c.order_id == row.c.order_id,
+    )
 
 
 def _column_type(annotation: object, info: FieldInfo) -> tuple[TypeEngine[typing.Any], bool]:

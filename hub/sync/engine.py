@@ -44,6 +44,7 @@ from ..redaction import credential_secrets, scrub
 from ..store import Store, inserted_id
 from ..store.tables import raw_records, standard_tables, stream_states, sync_runs
 from .landing import PageRecords, PageResult, RowBatch, derive
+from .moved import Places, moved_rows, record_moved
 from .workers import LandingJob, LandingWorkers, commit_pages
 
 __all__ = [
@@ -623,8 +624,13 @@ def remap_connection(store: Store, info: ConnectionInfo, source: Source, *, forc
             derived_from = select(raw_records.c.id).where(
                 raw_records.c.connection_id == info.id, raw_records.c.stream.in_(list(mappings))
             )
+            # Every row is derived again, maybe elsewhere: where they were counted is kept for
+            # the next compute (the new rows are ingested now, so their places are recomputed).
+            places = Places()
             for target in standard_tables.values():
+                moved_rows(conn, target.name, derived_from, None, places)
                 conn.execute(delete(target).where(target.c.raw_record_id.in_(derived_from)))
+            record_moved(conn, info.tenant_id, places, _now())
             regressions = 0
             for stream in streams:
                 # Raw records keep their partition key; its defaults apply as they did at sync.

@@ -29,6 +29,7 @@ from ..mapping import CompiledMapping
 from ..mapping.paths import CompiledPath
 from ..store import PreparedUpsert, bulk_upsert, prepare_upsert
 from ..store.tables import raw_records, standard_tables
+from .moved import Places, moved_rows, record_moved
 from .precedence import MergeWriter, existing_rows
 
 __all__ = ["Derived", "Landing", "PageRecords", "PageResult", "RowBatch", "derive", "record_key"]
@@ -343,16 +344,20 @@ class RowBatch:
             conn, self.tenant_id, {t: w for t, w in writers.items() if w.applies}, self.rows
         )
         old = list(ids if replaced is None else replaced)
+        places = Places()
         for table in sorted(set(replaced_tables) | set(self.rows)) if old else ():
             target = standard_tables[table]
+            replacements = self.rows.get(table, {})
             for start in range(0, len(old), _KEY_BATCH):
                 listed = old[start : start + _KEY_BATCH]
+                # Where the rows that go were counted, unless their replacements stay there.
+                moved_rows(conn, table, listed, replacements, places)
                 conn.execute(delete(target).where(target.c.raw_record_id.in_(listed)))
         written: Counter[int] = Counter()
         for table, rows in self.rows.items():
             prepared = self.prepared.get(table)
             if existing.get(table):  # converted before the merge: the merged rows are converted
-                values = writers[table].resolve(rows, existing[table])
+                values = writers[table].resolve(rows, existing[table], places)
                 bulk_upsert(conn, standard_tables[table], values)
             elif prepared is not None:  # converted before the ids were known: they are added
                 values = list(rows.values())
@@ -367,6 +372,7 @@ class RowBatch:
             else:
                 natural_key = _table_plan(table)[0]
                 written.update(origins[natural_key(row)] for row in values)
+        record_moved(conn, self.tenant_id, places, self.now)
         return written
 
     def _merge_writer(self, conn: Connection, table: str) -> MergeWriter:
@@ -375,6 +381,7 @@ class RowBatch:
             standard_tables[table],
             tenant_id=self.tenant_id,
             connection_id=self.connection_id,
+            now=self.now,
             rule=self.merges.get(table),
             mapped=self.mapped.get(table),
         )

@@ -28,6 +28,7 @@ deferring one merged in returns with that connection's next write or remap (docs
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -39,6 +40,7 @@ from sqlalchemy.engine import Dialect
 from sdk import standard_record
 
 from ..mapping.compiled import MergeRule
+from .moved import Places, order_dates_of, position
 
 __all__ = ["ORDER_GROUP", "MergeWriter", "existing_rows", "group_columns"]
 
@@ -149,6 +151,7 @@ class MergeWriter:
         *,
         tenant_id: int,
         connection_id: int,
+        now: dt.datetime,
         rule: MergeRule | None,
         mapped: frozenset[str] | None,
     ) -> None:
@@ -156,6 +159,7 @@ class MergeWriter:
         self.table = table
         self.tenant_id = tenant_id
         self.connection_id = connection_id
+        self.now = now
         self.rule = rule
         self.mapped = mapped
         self.group = group_columns(table.name)
@@ -208,21 +212,28 @@ class MergeWriter:
         return [dict(row) for row in self.conn.execute(select(self.table).where(condition)).mappings()]
 
     def resolve(
-        self, rows: dict[tuple[Any, ...], dict[str, Any]], existing: list[dict[str, Any]]
+        self, rows: dict[tuple[Any, ...], dict[str, Any]], existing: list[dict[str, Any]], places: Places
     ) -> list[dict[str, Any]]:
-        """The rows to upsert, after deferring to or taking over from other connections' rows."""
+        """The rows to upsert, after deferring to or taking over from other connections' rows;
+        ``places`` gets where the rows this moves or removes were counted."""
         others = [row for row in existing if row["connection_id"] != self.connection_id]
         if self.rule is not None and self.rule.defer_to_others:
-            return self._defer(rows, others)
-        return self._take_over(rows, existing, others)
+            return self._defer(rows, others, places)
+        return self._take_over(rows, existing, others, places)
+
+    def _left(self, places: Places, rows: list[dict[str, Any]]) -> None:
+        """Record the places of ``rows``, which move or go, with their orders' dates."""
+        name = self.table.name
+        for row, order_dates in zip(rows, order_dates_of(self.conn, self.tenant_id, name, rows), strict=True):
+            places.add(name, row, order_dates)
 
     def _defer(
-        self, rows: dict[tuple[Any, ...], dict[str, Any]], others: list[dict[str, Any]]
+        self, rows: dict[tuple[Any, ...], dict[str, Any]], others: list[dict[str, Any]], places: Places
     ) -> list[dict[str, Any]]:
         assert self.rule is not None
         taken = {tuple(row[c] for c in self.group) for row in others}
         by_key = {tuple(row[c] for c in self.key): row for row in others}
-        kept = []
+        kept, moved = [], []
         for key, row in rows.items():
             if tuple(row[c] for c in self.group) not in taken:
                 kept.append(row)
@@ -239,14 +250,19 @@ class MergeWriter:
                 }
             )
             if changes:
+                if position(self.table.name, {**other, **changes}) != position(self.table.name, other):
+                    moved.append(other)
+                # Stamped as changed now, as a landing stamps the rows it writes, so the next
+                # KPI compute sees the change.
                 self.conn.execute(
                     update(self.table)
                     .where(
                         self.table.c.tenant_id == self.tenant_id,
                         *(self.table.c[c] == other[c] for c in self.key),
                     )
-                    .values(**changes)
+                    .values(**changes, ingested_at=self.now)
                 )
+        self._left(places, moved)
         return kept
 
     def _take_over(
@@ -254,10 +270,11 @@ class MergeWriter:
         rows: dict[tuple[Any, ...], dict[str, Any]],
         existing: list[dict[str, Any]],
         others: list[dict[str, Any]],
+        places: Places,
     ) -> list[dict[str, Any]]:
         before = {tuple(row[c] for c in self.key): row for row in existing}
         mapped = self.mapped or frozenset()
-        out = []
+        out, moved = [], []
         for key, row in rows.items():
             old = before.get(key)
             if old is not None:
@@ -274,6 +291,8 @@ class MergeWriter:
                         and row.get(c) is None
                     },
                 }
+                if position(self.table.name, row) != position(self.table.name, old):
+                    moved.append(old)
             out.append(row)
         if self.group == ORDER_GROUP and others:
             groups = {tuple(row[c] for c in self.group) for row in rows.values()}
@@ -282,6 +301,7 @@ class MergeWriter:
                 for row in others
                 if tuple(row[c] for c in self.key) not in rows and tuple(row[c] for c in self.group) in groups
             ]
+            moved.extend(superseded)
             for row in superseded:
                 self.conn.execute(
                     delete(self.table).where(
@@ -289,4 +309,5 @@ class MergeWriter:
                         *(self.table.c[c] == row[c] for c in self.key),
                     )
                 )
+        self._left(places, moved)
         return out

@@ -35,15 +35,15 @@ __all__ = ["add_missing_columns", "row_converter", "sql_table"]
 KEY_STRING_LENGTH = 128
 
 
-def _sql_type(type_name: str, *, in_key: bool) -> TypeEngine[Any]:
+def _sql_type(type_name: str, *, in_key: bool, places: int = 4) -> TypeEngine[Any]:
     match type_name:
         case "int":
             return BigInteger()
         case "float":
             return Double()
         case "decimal":
-            # Power BI's Decimal is precision 28, scale 4; amounts carry four places in the hub.
-            return Numeric(28, 4)
+            # Exact: amounts carry four places, KPI values ten (their quotients).
+            return Numeric(38, places)
         case "bool":
             return Boolean()
         case "datetime":
@@ -60,7 +60,7 @@ def sql_table(schema: TableSchema, metadata: MetaData) -> Table:
     columns = [
         Column(
             name,
-            _sql_type(type_name, in_key=name in schema.key),
+            _sql_type(type_name, in_key=name in schema.key, places=schema.decimal_places(name)),
             primary_key=name in schema.key,
             nullable=name not in schema.key,
         )

@@ -1,7 +1,8 @@
 """How the Mabang simulator shows a seller world: records in Mabang's wire format, and the truth.
 
 Money: ``…Origin`` fields are in the order's currency, plain fields in CNY (``Origin x
-currencyRate``), all text with four decimals. Costs are the ERP's, in CNY. Times are
+currencyRate``), all text with four decimals. Costs are the ERP's, in CNY: the landed SKU
+costs and ``shippingCost``, the freight a shipped order cost the seller (no ``…Origin`` twin). Times are
 ``yyyy-MM-dd HH:mm:ss`` in GMT+8. Codes (Mabang publishes no full enum; these are the
 simulator's): ``orderStatus`` 1 unpaid, 2 paid, 3 shipped, 4 delivered, 5 voided;
 ``isReturned`` 0 none, 1 partly, 2 wholly refunded; return ``status`` 1 pending, 2 refunded,
@@ -122,6 +123,13 @@ class MabangView:
         seed = _digest("track", order.platform, order.order_id)
         return _CARRIERS[seed % len(_CARRIERS)], f"YT{seed % 10**14:014d}"
 
+    def freight(self, order: Order) -> Decimal | None:
+        """What shipping a shipped order cost the seller, in CNY (``shippingCost``); the ERP has
+        no cost for an order not shipped yet."""
+        if order.shipped_at is None:
+            return None
+        return Decimal(800 + _digest("freight", order.platform, order.order_id) % 4000) / 100
+
     def order(self, mabang_shop: str, order: Order, items: list[OrderItem]) -> dict[str, Any]:
         cur = order.currency
         item_total = sum((item.amount for item in items), Decimal(0))
@@ -162,6 +170,7 @@ class MabangView:
             "trackNumber": tracking,
             "logisticsName": carrier,
             "orderCost": _four(sum((self.landed_cost(i.sku) * i.quantity for i in items), Decimal(0))),
+            "shippingCost": _four(self.freight(order)),
         }
         for name, value in money.items():
             record[name] = _four(self.cny(value, cur))
@@ -251,15 +260,21 @@ class MabangView:
     def truth(self, snapshot_date: dt.date) -> dict[str, dict[tuple[Any, ...], Any]]:
         """The standard rows a perfect connector stores, by table and natural key.
 
-        Orders, lines (numbered by Mabang) and returns are the world's for the mapped shops;
-        shipments follow from shipped orders; SKU costs are each SKU's cost in force, in CNY,
+        Orders, lines (numbered by Mabang) and returns are the world's for the mapped shops, a
+        shipped order with the freight the ERP recorded (``shipping_cost``, CNY); shipments follow
+        from shipped orders; SKU costs are each SKU's cost in force, in CNY,
         from the day it took effect; stock is the last day's, dated the day it is read (``snapshot_date``).
         """
         mapped = set(self.shops.values())
         rows: list[Any] = []
         for platform, shop_id in sorted(mapped):
             for order in self.world.orders(platform, shop_id):
-                rows.append(order)
+                freight = self.freight(order)
+                rows.append(
+                    order
+                    if freight is None
+                    else order.model_copy(update={"shipping_cost": freight, "shipping_cost_currency": "CNY"})
+                )
                 items = self.world.items(platform, shop_id, order.order_id)
                 rows.extend(
                     item.model_copy(update={"line_id": self.line_id(order, n)})

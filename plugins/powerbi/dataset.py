@@ -22,7 +22,15 @@ from .limits import (
     TABLE_NAME,
 )
 
-__all__ = ["check_fits", "dataset_body", "relationships", "table_body", "to_wire", "wire_converter"]
+__all__ = [
+    "check_fits",
+    "data_type",
+    "dataset_body",
+    "relationships",
+    "table_body",
+    "to_wire",
+    "wire_converter",
+]
 
 POWERBI_TYPES = {
     "int": "Int64",
@@ -33,6 +41,17 @@ POWERBI_TYPES = {
     "date": "DateTime",
     "str": "String",
 }
+
+
+def data_type(schema: TableSchema, column: str) -> str:
+    """The Power BI data type of a column: a decimal of more than four places (a KPI value's
+    quotients) is a Double, since Power BI's Decimal is a fixed decimal of four places."""
+    kind = schema.columns[column]
+    if kind == "decimal" and schema.decimal_places(column) > 4:
+        return "Double"
+    return POWERBI_TYPES[kind]
+
+
 ELSEWHERE = "push it with the database sink (`--plugin database`) or the Tableau sink (`--plugin tableau`)"
 
 
@@ -87,10 +106,10 @@ def table_body(
     schema: TableSchema, *, measures: bool, existing: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """A ``Table``: the full column list (columns the service has beyond the contract kept)."""
-    columns = [{"name": name, "dataType": POWERBI_TYPES[kind]} for name, kind in schema.columns.items()]
-    for name, data_type in (existing or {}).items():
+    columns = [{"name": name, "dataType": data_type(schema, name)} for name in schema.columns]
+    for name, kept in (existing or {}).items():
         if name not in schema.columns:
-            columns.append({"name": name, "dataType": data_type})
+            columns.append({"name": name, "dataType": kept})
     body: dict[str, Any] = {"name": schema.name, "columns": columns}
     if measures and (found := _measures(schema)):
         body["measures"] = found

@@ -14,7 +14,7 @@ import httpx
 from sdk import ConfigError, Sink, SinkContext, TableBatch, TableSchema
 
 from .client import PowerBIClient
-from .dataset import POWERBI_TYPES, check_fits, dataset_body, table_body, wire_converter
+from .dataset import check_fits, data_type, dataset_body, table_body, wire_converter
 from .options import PowerBICredentials, PowerBIOptions
 from .pacing import DatasetPacer
 
@@ -106,7 +106,7 @@ class PowerBISink(Sink):
                     "or give the sink another dataset name"
                 )
             columns = {c["name"]: c.get("dataType", "String") for c in table.get("columns") or []}
-            wanted = {name: POWERBI_TYPES[kind] for name, kind in schema.columns.items()}
+            wanted = {name: data_type(schema, name) for name in schema.columns}
             if "columns" not in table or any(name not in columns for name in wanted):
                 body = table_body(schema, measures=self.options.measures, existing=columns)
                 await self.client.put_table(self.dataset_id, body)

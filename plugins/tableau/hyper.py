@@ -40,11 +40,22 @@ def hyper_types() -> dict[str, Any]:
     }
 
 
+def _kinds(schema: TableSchema) -> dict[str, str]:
+    """Each column's Hyper kind: a decimal of more than four places (a KPI value's quotients)
+    is kept as a double, since an extract of the default database version holds 18-digit
+    numerics only, which ten places would leave eight digits of amount."""
+    return {
+        name: "float" if kind == "decimal" and schema.decimal_places(name) > 4 else kind
+        for name, kind in schema.columns.items()
+    }
+
+
 def _value(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if kind == "float":
-        return float(value) if math.isfinite(value) else None
+        double = float(value)
+        return double if math.isfinite(double) else None
     if kind == "decimal":
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         return number.quantize(Decimal("0.0001")) if number.is_finite() else None
@@ -104,12 +115,13 @@ class HyperWriter:
         if copied:
             shutil.copyfile(final, temp)
         types = hyper_types()
+        kinds = _kinds(schema)
         name = TableName(*self.table_name(schema.name))
         definition = TableDefinition(
             name,
             [
                 TableDefinition.Column(name, types[kind], NOT_NULLABLE if name in schema.key else NULLABLE)
-                for name, kind in schema.columns.items()
+                for name, kind in kinds.items()
             ],
         )
         written = 0
@@ -133,7 +145,7 @@ class HyperWriter:
                 names = list(schema.columns)
                 # Only numbers need converting; the other values go in as they are (a call per
                 # value is much of what a large table's write costs).
-                numeric = [(i, k) for i, k in enumerate(schema.columns.values()) if k in ("float", "decimal")]
+                numeric = [(i, k) for i, k in enumerate(kinds.values()) if k in ("float", "decimal")]
                 with Inserter(conn, definition) as inserter:
                     for row in rows:
                         values = [row.get(n) for n in names]

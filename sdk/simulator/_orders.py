@@ -223,6 +223,9 @@ def _draw_order(
             "platform_fees": fees if paid and status is not OrderStatus.CANCELLED else None,
             "buyer_country": site.country[:2],
             "fulfilment_channel": ctx.channels[int(rng.random() * len(ctx.channels))],
+            # What shipping cost the seller is the ERP's to know (Mabang), not the marketplace's.
+            "shipping_cost": None,
+            "shipping_cost_currency": None,
         },
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.demo import SMALL, run_demo
+from hub.store.tables import metadata as hub_metadata
 from sdk import ConfigError
 
 KPI_TABLES = ("kpi_fact", "kpi_target", "kpi_scorecard", "kpi_alert")
@@ -82,8 +82,11 @@ def _rows(
     columns: list[str] | None = None,
     norm: Callable[[object], object] = _norm,
 ) -> list[tuple[object, ...]]:
-    meta = sa.MetaData()
-    t = sa.Table(table, meta, autoload_with=engine)
+    # The hub's own table definitions read both stores' rows with the hub's types (an exact
+    # value is text in the hub's SQLite, a number in the client's); others are reflected.
+    t = hub_metadata.tables.get(table)
+    if t is None:
+        t = sa.Table(table, sa.MetaData(), autoload_with=engine)
     chosen = [c for c in (columns or [c.name for c in t.columns]) if c in t.c]
     with engine.connect() as conn:
         rows = conn.execute(sa.select(*[t.c[c] for c in chosen])).all()
@@ -95,29 +98,20 @@ def _columns(engine: sa.Engine, table: str) -> list[str]:
 
 
 def _facts(engine: sa.Engine) -> dict[tuple[object, ...], tuple[object, ...]]:
-    """kpi_fact's values by key, as stored (floats not rounded: see ``_assert_same_facts``)."""
-    columns = [*FACT_KEY, "value", "numerator", "denominator", "basis_version"]
-    rows = _rows(engine, "kpi_fact", columns, norm=lambda v: v if isinstance(v, float) else _norm(v))
+    """kpi_fact's values by key, as stored: exact decimals."""
+    columns = [*FACT_KEY, "value", "numerator", "denominator", "basis_version", "coverage"]
+    rows = _rows(engine, "kpi_fact", columns, norm=lambda v: v if isinstance(v, Decimal) else _norm(v))
     return {row[: len(FACT_KEY)]: row[len(FACT_KEY) :] for row in rows}
 
 
 def _assert_same_facts(got: dict[tuple[object, ...], tuple[object, ...]], expected: dict) -> None:
-    """The same facts with the same values, floats to a billionth.
+    """The same facts with the same values, exactly.
 
-    A run lands pages in the order they arrive, so SQLite sums the same amounts in another
-    order, which can change a value's last bits. Rounding to fixed places does not hide that:
-    a value on a rounding boundary (an AOV of 5,001.6115 over 8 orders is 625.2014375) rounds
-    either way.
+    A run lands pages in the order they arrive, so the store sums the same amounts in another
+    order; values are exact decimals, so the order cannot change a digit.
     """
     assert got.keys() == expected.keys()
-
-    def close(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-        return all(
-            x == y or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y, rel_tol=1e-9))
-            for x, y in zip(a, b, strict=True)
-        )
-
-    differ = {key: (got[key], value) for key, value in expected.items() if not close(got[key], value)}
+    differ = {key: (got[key], value) for key, value in expected.items() if got[key] != value}
     assert not differ
 
 

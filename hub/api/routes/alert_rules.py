@@ -25,6 +25,7 @@ class AlertRulePublic(BaseModel):
     name: str
     kind: str
     metric_id: str | None
+    check: str | None = Field(default=None, description="The data-quality check a data_quality rule counts.")
     scope_type: str | None
     scope_id: str | None
     grain: str

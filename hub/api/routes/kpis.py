@@ -8,6 +8,7 @@ key may not see; its categories, if listed, limit category values the same way.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -40,13 +41,22 @@ class KpiValuePublic(BaseModel):
     scope_id: str
     platform: str | None
     shop_id: str | None
-    value: float | None = Field(description="Null when undefined (a ratio over zero), never 0.")
-    numerator: float | None
-    denominator: float | None
+    value: Decimal | None = Field(
+        description="Exact (a decimal as text). Null when undefined (a ratio over zero) or unknown "
+        "(see unknown_reason), never 0."
+    )
+    numerator: Decimal | None
+    denominator: Decimal | None
     unit: str
     currency: str | None
     basis_version: int = Field(description="The counting-basis version the value was computed under.")
     computed_at: dt.datetime
+    coverage: Decimal | None = Field(
+        default=None, description="Share of the input rows that were complete (FX rate, cost, fees known)."
+    )
+    unknown_reason: str | None = Field(
+        default=None, description="Why the value is unknown though there was input."
+    )
 
 
 class AlertPublic(BaseModel):

@@ -185,6 +185,7 @@ ROUTES = {
     ("post", "/api/v1/connections/{connection_id}/runs"): ("operate", None),
     ("get", "/api/v1/connections/{connection_id}/freshness"): ("read", None),
     ("get", "/api/v1/kpis"): ("read", None),
+    ("get", "/api/v1/data-quality"): ("read", None),
     ("get", "/api/v1/alert-rules"): ("read", None),
     ("post", "/api/v1/alert-rules"): (
         "configure",
@@ -215,6 +216,8 @@ ROUTES = {
     ("delete", "/api/v1/targets"): ("configure", None),
     ("get", "/api/v1/targets/xlsx"): ("read", None),
     ("post", "/api/v1/targets/xlsx"): ("configure", None),
+    # A report and its column map as a multipart form: no JSON sample (tests/hub/reconcile/ sends real ones).
+    ("post", "/api/v1/reconciliations"): ("read", None),
     ("post", "/api/v1/targets/decompose"): (
         "configure",
         {"metric_id": "gmv", "grain": "month", "period": "2026-03", "down_to": "shop", "method": "weights"},

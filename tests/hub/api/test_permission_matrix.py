@@ -72,6 +72,7 @@ SCOPE_RULES: dict[tuple[str, str], str] = {
     ("post", "/api/v1/connections/{connection_id}/runs"): SHOP,
     ("get", "/api/v1/connections/{connection_id}/freshness"): SHOP,
     ("get", "/api/v1/kpis"): LIST,
+    ("get", "/api/v1/data-quality"): LIST,  # cut to the key's shops and the tenant's shared inputs
     ("get", "/api/v1/alert-rules"): LIST,
     ("post", "/api/v1/alert-rules"): TENANT,  # the sample rule watches the whole tenant
     ("patch", "/api/v1/alert-rules/{rule_id}"): TENANT,  # rules are the tenant's, even a shop's rule
@@ -87,6 +88,8 @@ SCOPE_RULES: dict[tuple[str, str], str] = {
     ("get", "/api/v1/targets/xlsx"): LIST,
     ("post", "/api/v1/targets/xlsx"): TENANT,
     ("post", "/api/v1/targets/decompose"): TENANT,
+    # Cut to the key's shops (other shops' rows left out); totals over shops are a 403 to a limited key.
+    ("post", "/api/v1/reconciliations"): LIST,
     ("get", "/api/v1/scorecard-templates"): LIST,
     ("put", "/api/v1/scorecard-templates"): TENANT,
     ("get", "/api/v1/scorecard-adjustments"): LIST,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -25,6 +26,10 @@ class Killed(BaseException):
 
 def from_wire(row: dict) -> dict:
     out = dict(row)
+    # Decimals travel as JSON numbers; these (four places, small) come back exactly by repr.
+    for name in ("value", "numerator", "denominator", "coverage"):
+        if out.get(name) is not None:
+            out[name] = Decimal(repr(out[name]))
     out["period_start"] = dt.date.fromisoformat(row["period_start"][:10])
     out["computed_at"] = dt.datetime.fromisoformat(row["computed_at"])
     return out

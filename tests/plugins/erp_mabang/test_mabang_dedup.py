@@ -102,6 +102,13 @@ def assert_merged(hub, both):
         assert row["shipped_at"] == order.shipped_at, "Mabang's ship time"
         assert row["delivered_at"] == order.delivered_at, "Mabang's delivery time"
         assert row["paid_at"] == order.paid_at, "filled from Mabang where Amazon says nothing"
+        # The freight the ERP recorded: Amazon knows no shipping cost, its shipping fee is the buyer's.
+        known = truth["orders"][key]
+        assert (row["shipping_cost"], row["shipping_cost_currency"]) == (
+            known.shipping_cost,
+            known.shipping_cost_currency,
+        ), "Mabang's shipping cost"
+        assert (row["shipping_cost"] is None) == (order.shipped_at is None)
     # Lines: Amazon's (its line ids), none of Mabang's own numbering for the same orders.
     items = _of_shop(stored(hub, "order_items"), shop)
     assert set(items) == {(i.platform, i.shop_id, i.order_id, i.line_id) for i in world.order_items(*shop)}

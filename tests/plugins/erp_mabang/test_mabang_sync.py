@@ -12,8 +12,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from hub.connections import add_connection, get_connection
+from hub.connections import add_connection, get_connection, open_source, update_connection
 from hub.store.tables import raw_records, stream_states
+from hub.sync import remap_connection
 from plugins.erp_mabang.simulator import MabangSimulator
 from sdk import ConfigError
 from sdk.simulator import FaultKind, FaultPlan
@@ -166,6 +167,45 @@ def test_unmapped_shops_are_named_in_a_warning_and_not_read(mabang_hub, caplog):
     platform, shop_id = sim.shops[left_out]
     assert not [key for key in stored(mabang_hub, "orders") if key[:2] == (platform, shop_id)]
     assert sim.app_secret not in caplog.text
+    # It is kept, quarantined with a reason that names it, for the data-quality report.
+    assert _quarantined_shops(mabang_hub) == [(json.dumps([left_out]), left_out)]
+
+    # Mapped, then remapped from raw: it stays quarantined (its record was listed under another
+    # shop's partition, whose key it must not take), and that shop's row is unchanged.
+    before = stored(mabang_hub, "shops")
+    info = update_connection(
+        mabang_hub.ready_store,
+        mabang_hub.vault,
+        mabang_hub.registry,
+        get_connection(mabang_hub.ready_store, "mabang"),
+        options=mabang_options(sim),
+        actor="test",
+    )
+    source = open_source(mabang_hub.ready_store, mabang_hub.vault, mabang_hub.registry, info)
+    assert remap_connection(mabang_hub.ready_store, info, source).status == "succeeded"
+    assert _quarantined_shops(mabang_hub) == [(json.dumps([left_out]), left_out)]
+    assert {k: v["shop_name"] for k, v in stored(mabang_hub, "shops").items()} == {
+        k: v["shop_name"] for k, v in before.items()
+    }
+    # Synced again, it lands under its own key and is quarantined no more.
+    assert sync(mabang_hub, "mabang", sim.transport()).status == "succeeded"
+    assert _quarantined_shops(mabang_hub) == []
+    assert (platform, shop_id) in stored(mabang_hub, "shops")
+
+
+def _quarantined_shops(hub):
+    """(record key, the Mabang shop id its reason names) of each quarantined shops record."""
+    with hub.ready_store.begin() as conn:
+        rows = conn.execute(
+            sa.select(raw_records.c.record_key, raw_records.c.error).where(
+                raw_records.c.stream == "shops", raw_records.c.error.is_not(None)
+            )
+        ).all()
+    found = []
+    for key, error in rows:
+        assert "is not in the connection's `shops` option" in error
+        found.append((key, error.removeprefix("Mabang shop ").split(" ")[0]))
+    return found
 
 
 BAD_OPTIONS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
@@ -55,7 +56,9 @@ def test_compute_then_show(hub_env, database_url, world_tools, tmp_path):
     shown = run("kpi", "show", "gmv", "--grain", "year", "--scope", "tenant", "--json")
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.output)
-    assert rows and {r["scope_type"] for r in rows} == {"tenant"} and all(r["value"] > 0 for r in rows)
+    assert (
+        rows and {r["scope_type"] for r in rows} == {"tenant"} and all(Decimal(r["value"]) > 0 for r in rows)
+    )
     table = run("kpi", "show", "refund_rate", "--scope", "shop:amazon:A1", "--from", "2026-01-01")
     assert table.exit_code == 0 and "shop:amazon:A1" in table.output
 

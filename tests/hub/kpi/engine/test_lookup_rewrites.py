@@ -9,14 +9,13 @@ independent path: a fresh tenant loaded with the changed world and computed from
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from hub.kpi import compute
+from hub.kpi import compute, set_counting_basis
 from hub.store import open_store
 from hub.store.kpi_tables import kpi_fact
 from hub.store.tables import standard_tables
@@ -36,9 +35,8 @@ def _facts(store, tenant_id):
 
 
 def _same(a, b):
-    return (a is None and b is None) or (
-        a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    )
+    """Exact: KPI values are decimals, equal to the last place or not at all."""
+    return a == b
 
 
 def _resync_unchanged(store, tenant_id, at):
@@ -87,6 +85,11 @@ def test_a_real_lookup_change_reaches_the_kpis(store, world_tools):
     make_world, load_world = world_tools
     world = make_world(random.Random(22), orders=30)
     tenant_id = load_world(store, "acme", world, at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    # The world knows no seller shipping cost and half the platform fees: a margin of net sales
+    # and COGS alone is known everywhere, so the cost change below must move it.
+    lean = {"margin_includes_shipping": False, "margin_includes_platform_fees": False}
+    with store.begin() as conn:
+        set_counting_basis(conn, tenant_id, lean, actor="test")
     compute(store, "acme")
     before = _facts(store, tenant_id)
 
@@ -119,6 +122,8 @@ def test_a_real_lookup_change_reaches_the_kpis(store, world_tools):
         if row["sku"] == cost["sku"] and row["valid_from"] == cost["valid_from"]:
             row["purchase_cost"] = cost["purchase_cost"] + Decimal("3.50")
     fresh_id = load_world(store, "fresh", changed, at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    with store.begin() as conn:
+        set_counting_basis(conn, fresh_id, lean, actor="test")
     compute(store, "fresh")
     fresh = _facts(store, fresh_id)
     assert set(after) == set(fresh)

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -326,7 +327,7 @@ def test_after_compute_refreshes_targets_scores_and_alerts_in_one_call(hub, rece
     )
     run = after_compute(store, vault, as_of=dt.date(2026, 4, 17), now=T0)
     [target] = list_targets(store)
-    assert target.actual_value == 0.4
+    assert target.actual_value == Decimal("0.4")  # the fact, exactly
     assert run.targets == 1
     assert run.scorecard_rows == 2  # P1's card for April and for Q2
     assert [a.delivery for a in run.alerts] == ["sent"]

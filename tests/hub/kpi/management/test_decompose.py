@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hub.kpi.decompose import decompose, rollup_check, split_exact
 from hub.kpi.targets import list_targets, set_target
+from hub.store.tables import standard_tables
 from sdk import ConfigError
 
 TOTAL = Decimal("12345678.91")
@@ -128,6 +129,72 @@ def test_a_quarter_company_target_splits_to_teams_people_shops_and_categories_an
     again = list_targets(store)
     assert {t.scope_type for t in again} == {"tenant", "team", "person"}
     assert len(again) == 14
+    assert rollup_check(store, metric_id="net_sales", grain="quarter", period="2026-Q2") == []
+
+
+@SQLITE_ONLY
+def test_a_new_shop_with_a_short_history_gets_half_the_average_share_of_its_siblings(store, seeder, facts):
+    """A shop launched ten weeks before the quarter sold for a few weeks of the last one: its
+    own share of last quarter is tiny, and a target from it would be beaten many times over.
+    The rule: a new shop gets the average share of its siblings (those with a history) x 0.5."""
+    org = seeder(store)
+    launched = Q2 - dt.timedelta(weeks=10)
+    shops = standard_tables["shops"]
+    # A few weeks' sales each, next to the mature shops' 10,000 and more.
+    ramp_up = {shop: 500.0 + 125 * n for n, shop in enumerate(sorted(org.new_shops))}
+    with store.begin() as conn:
+        new_ids = [key.split(":", 1)[1] for key in org.new_shops]
+        conn.execute(shops.update().where(shops.c.shop_id.in_(new_ids)).values(launched_on=launched))
+        facts(
+            conn,
+            org.tid,
+            [
+                {
+                    "metric_id": "net_sales",
+                    "grain": "quarter",
+                    "period_start": dt.date(2026, 1, 1),
+                    "scope_type": "shop",
+                    "scope_id": shop,
+                    "value": value,
+                }
+                for shop, value in ramp_up.items()
+            ],
+        )
+    set_target(
+        store,
+        metric_id="net_sales",
+        grain="quarter",
+        period="2026-Q2",
+        scope_type="tenant",
+        scope_id="default",
+        value=TOTAL,
+    )
+    decompose(store, metric_id="net_sales", grain="quarter", period="2026-Q2", down_to="shop")
+    targets = list_targets(store, metric_id="net_sales", grain="quarter", period="2026-Q2")
+    by_key = {(t.scope_type, t.scope_id): t for t in targets}
+    children = _children_by_parent(targets)
+
+    checked = 0
+    for person in sorted({org.owner[s] for s in org.new_shops}):
+        shops_of = children[("person", person)]
+        mature = [s.scope_id for s in shops_of if s.scope_id not in org.new_shops]
+        assert mature, "each owner of a new shop has mature shops to compare with"
+        average = sum(Fraction(org.history[("shop", m)]) for m in mature) / len(mature)
+        weight = {
+            s.scope_id: average / 2
+            if s.scope_id in org.new_shops
+            else Fraction(org.history[("shop", s.scope_id)])
+            for s in shops_of
+        }
+        parent = Fraction(by_key[("person", person)].target_value)
+        for s in shops_of:
+            exact = parent * weight[s.scope_id] / sum(weight.values())
+            assert abs(Fraction(s.target_value) - exact) < Fraction(1, 100), s.scope_id
+            assert s.phase == ("new" if s.scope_id in org.new_shops else "mature")
+            checked += s.scope_id in org.new_shops
+        # Exact to the cent, whatever the shares.
+        assert sum(s.target_value for s in shops_of) == by_key[("person", person)].target_value
+    assert checked == len(org.new_shops)
     assert rollup_check(store, metric_id="net_sales", grain="quarter", period="2026-Q2") == []
 
 

@@ -243,9 +243,10 @@ def test_sales_attainment_is_published_where_a_sales_target_exists(store, facts)
         assert described.scalar_one() == "ratio"
     got = {(r.scope_type, r.scope_id): (r.value, r.numerator, r.denominator) for r in rows}
     # P2 has sales but no target: no row at all ("not configured"), never 0.
+    # Exactly: sales over the target, to ten places; numerator and denominator as they are.
     assert got == {
-        ("person", "P1"): (pytest.approx(0.8), 8_000.0, 10_000.0),
-        ("tenant", "default"): (pytest.approx(1.25), 50_000.0, 40_000.0),
+        ("person", "P1"): (Decimal("0.8"), 8_000, 10_000),
+        ("tenant", "default"): (Decimal("1.25"), 50_000, 40_000),
     }
 
     # Refreshing again changes nothing, so sinks have nothing new to push; a new target does.
