@@ -28,6 +28,35 @@ os.environ.setdefault("COLUMNS", "200")
 # end of a session, CPython 3.11.7's ast.parse can fail with "AST constructor recursion depth
 # mismatch" and turn a green run red.
 
+SLOW = (
+    "benchmarks/",
+    "hub/test_demo.py",
+    "hub/test_demo_dates.py",
+    "hub/test_demo_recompute.py",
+    "hub/test_scaffold.py",
+    "hub/test_sync_process_kill.py",
+    "hub/quality/test_demo_quality.py",
+    "hub/reconcile/test_demo_reconcile.py",
+    "hub/api/test_schemathesis.py",
+    "hub/api/test_stateful.py",
+    "hub/kpi/engine/test_incremental_property.py",
+    "hub/kpi/engine/test_metrics_property.py",
+    "hub/scheduler/test_celery_workers.py",
+    "hub/scheduler/test_two_processes.py",
+    "plugins/amazon/test_amazon_sync.py",
+)
+"""Test files (or folders) of whole demos, package installs, property runs, schema fuzzing and
+process kills: marked ``slow`` so ``pytest -m "not slow"`` is a quick inner loop. CI runs all."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
 POSTGRES_URL = os.environ.get("KPIHUB_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("KPIHUB_TEST_MYSQL_URL")
 SPECS_DIR = Path(
