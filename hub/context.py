@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from types import TracebackType
 
 from pydantic import ValidationError
 
@@ -10,6 +11,7 @@ from sdk import ConfigError
 
 from .destinations import Egress
 from .errors import describe_validation
+from .kpi.catalogue import Catalogue
 from .plugins import Registry, load_plugins
 from .settings import Settings
 from .store import Store, open_store
@@ -28,7 +30,8 @@ def load_settings() -> Settings:
 
 
 class HubContext:
-    """Settings, store, plugins and vault, each built on first use and only then."""
+    """Settings, store, plugins, vault and metric catalogue, each built on first use and only
+    then; ``with HubContext() as ctx:`` closes what was opened."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
@@ -56,6 +59,23 @@ class HubContext:
     @cached_property
     def vault(self) -> Vault:
         return open_vault(self.settings, self.ready_store)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The metrics of every registered metric provider (the default catalogue's, and any a
+        third party installed): every compute, scheduled or not, uses this one."""
+        return Catalogue.from_providers(self.registry.metric_providers.values())
+
+    def __enter__(self) -> HubContext:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def close(self) -> None:
         if "store" in self.__dict__:

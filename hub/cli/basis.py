@@ -28,13 +28,9 @@ def basis_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the current counting basis and its version."""
-    ctx = hub_context()
-    try:
-        with ctx.ready_store.begin() as conn:
-            tenant_id, _ = resolve_tenant(conn, tenant)
-            current = current_basis(conn, tenant_id)
-    finally:
-        ctx.close()
+    with hub_context() as ctx, ctx.ready_store.begin() as conn:
+        tenant_id, _ = resolve_tenant(conn, tenant)
+        current = current_basis(conn, tenant_id)
     if as_json:
         console.print_json(current.model_dump_json())
         return
@@ -58,14 +54,10 @@ def basis_set(
 ) -> None:
     """Change options of the counting basis; a new version is stored only if something changed."""
     parsed = _changes(changes)
-    ctx = hub_context()
-    try:
-        with ctx.ready_store.begin() as conn:
-            tenant_id, _ = resolve_tenant(conn, tenant)
-            before = current_basis(conn, tenant_id).version
-            stored = set_counting_basis(conn, tenant_id, parsed, actor=actor, note=note)
-    finally:
-        ctx.close()
+    with hub_context() as ctx, ctx.ready_store.begin() as conn:
+        tenant_id, _ = resolve_tenant(conn, tenant)
+        before = current_basis(conn, tenant_id).version
+        stored = set_counting_basis(conn, tenant_id, parsed, actor=actor, note=note)
     if stored.version == before:
         console.print(f"nothing changed: the counting basis stays v{before}")
     else:
@@ -79,13 +71,9 @@ def basis_set(
 @guarded
 def basis_history(tenant: TenantOption = "default") -> None:
     """List every version of the counting basis with who changed it and why."""
-    ctx = hub_context()
-    try:
-        with ctx.ready_store.begin() as conn:
-            tenant_id, _ = resolve_tenant(conn, tenant)
-            versions = list_bases(conn, tenant_id)
-    finally:
-        ctx.close()
+    with hub_context() as ctx, ctx.ready_store.begin() as conn:
+        tenant_id, _ = resolve_tenant(conn, tenant)
+        versions = list_bases(conn, tenant_id)
     table = Table(title=f"counting bases of tenant {tenant!r}")
     for column in ("version", "created", "by", "note"):
         table.add_column(column)

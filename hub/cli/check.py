@@ -56,11 +56,8 @@ def check_command(
     if quarantined is not None:
         _quarantined(tenant, quarantined, stream, limit, as_json)
         return
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         report = run_checks(ctx.ready_store, tenant, checks=only, stale_hours=stale_hours)
-    finally:
-        ctx.close()
     if as_json:
         print_json(report.as_dict())
     else:
@@ -103,13 +100,9 @@ def _print(report: QualityReport) -> None:
 
 
 def _quarantined(tenant: str, connection: str, stream: str | None, limit: int, as_json: bool) -> None:
-    ctx = hub_context()
-    try:
-        with ctx.ready_store.begin() as conn:
-            tenant_id, _ = resolve_tenant(conn, tenant)
-            total, records = list_quarantined(conn, tenant_id, connection, stream=stream, limit=limit)
-    finally:
-        ctx.close()
+    with hub_context() as ctx, ctx.ready_store.begin() as conn:
+        tenant_id, _ = resolve_tenant(conn, tenant)
+        total, records = list_quarantined(conn, tenant_id, connection, stream=stream, limit=limit)
     where = f"{connection}/{stream}" if stream else connection
     if as_json:
         shown = [r.as_dict() for r in records]

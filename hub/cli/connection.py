@@ -41,8 +41,7 @@ def connection_add(
     tenant: TenantOption = "default",
 ) -> None:
     """Add a connection; credentials are read from a file or standard input, never the command line."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         info = add_connection(
             ctx.ready_store,
             ctx.vault,
@@ -54,8 +53,6 @@ def connection_add(
             credentials=read_structured(credentials, "credentials") if credentials else None,
             egress=ctx.egress,
         )
-    finally:
-        ctx.close()
     secured = "; credentials encrypted" if info.has_credentials else ""
     console.print(f"added connection {info.name!r} ({info.plugin}) to tenant {info.tenant!r}{secured}")
 
@@ -67,11 +64,8 @@ def connection_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List connections (credentials show only as set or not set)."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         infos = list_connections(ctx.ready_store, tenant=tenant)
-    finally:
-        ctx.close()
     if as_json:
         console.print_json(json.dumps([i.public() for i in infos]))
         return
@@ -163,8 +157,7 @@ def sync(
         raise ConfigError(f"--since {since!r} is not a date; write it as YYYY-MM-DD") from None
     if since_date is not None:
         check_day(since_date, "--since")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         store = ctx.ready_store
         if all_connections:
             infos = [i for i in list_connections(store, tenant=tenant) if i.status == "active"]
@@ -183,8 +176,6 @@ def sync(
 
         with SyncProgress() as progress:
             results = asyncio.run(run_all())
-    finally:
-        ctx.close()
     failed = 0
     for info, result in zip(infos, results, strict=True):
         console.print(f"[bold]{info.name}[/]", highlight=False)
@@ -203,13 +194,10 @@ def remap(
     tenant: TenantOption = "default",
 ) -> None:
     """Re-derive standard rows from kept raw records under the current mappings; fetch nothing."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         info = get_connection(ctx.ready_store, name, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
         result = remap_connection(ctx.ready_store, info, source, force=force)
         asyncio.run(source.aclose())
-    finally:
-        ctx.close()
     if not _report(result, "remap"):
         raise typer.Exit(1)

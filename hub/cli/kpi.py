@@ -12,7 +12,7 @@ from rich.table import Table
 
 from sdk import ConfigError
 
-from ..kpi import GRAINS, SCOPES, Catalogue, compute, query_kpis
+from ..kpi import GRAINS, SCOPES, compute, query_kpis
 from ..kpi.after_compute import after_compute
 from ..kpi.target_periods import check_day
 from .app import TenantOption, app, console, err_console, guarded, hub_context
@@ -47,13 +47,10 @@ def compute_command(
     """Bring the tenant's KPIs up to date (incrementally unless --full), then refresh attainment,
     re-score the running month and quarter and evaluate the alert rules."""
     day = _date(as_of, "--as-of")
-    ctx = hub_context()
-    try:
-        catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    with hub_context() as ctx:
+        catalogue = ctx.catalogue
         report = compute(ctx.ready_store, tenant, full=full, catalogue=catalogue)
         managed = None if kpis_only else after_compute(ctx.ready_store, ctx.vault, tenant=tenant, as_of=day)
-    finally:
-        ctx.close()
     if as_json:
         out = report.as_dict()
         if managed is not None:
@@ -129,9 +126,8 @@ def kpi_show(
     """Show a KPI's values by period and scope."""
     scope_type, scope_id = _scope(scope)
     first, last = _date(start, "--from"), _date(end, "--to")
-    ctx = hub_context()
-    try:
-        catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    with hub_context() as ctx:
+        catalogue = ctx.catalogue
         rows = query_kpis(
             ctx.ready_store,
             tenant,
@@ -143,8 +139,6 @@ def kpi_show(
             end=last,
             catalogue=catalogue,
         )
-    finally:
-        ctx.close()
     if as_json:
         console.print_json(json.dumps(rows, default=str))
         return

@@ -51,8 +51,7 @@ def targets_set(
 ) -> None:
     """Set one target by hand."""
     scope_type, scope_id = scope_arg(scope)
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         target = set_target(
             ctx.ready_store,
             metric_id=metric,
@@ -65,8 +64,6 @@ def targets_set(
             actor=actor,
             known_metrics=known_metrics(ctx),
         )
-    finally:
-        ctx.close()
     label = period_label(target.grain, target.period_start)
     console.print(f"target {metric} {label} {scope_type}:{scope_id} = {target.target_value}")
 
@@ -100,8 +97,7 @@ def targets_decompose(
     given = read_structured(weights, "weights") if weights else None
     if given is not None and not isinstance(given, dict):
         raise ConfigError("the weights file must map a level to {scope id: weight}")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         result = decompose(
             ctx.ready_store,
             metric_id=metric,
@@ -118,8 +114,6 @@ def targets_decompose(
             actor=actor,
         )
         gaps = rollup_check(ctx.ready_store, metric_id=metric, grain=grain, period=period, tenant=tenant)
-    finally:
-        ctx.close()
     counts: dict[str, int] = {}
     for t in result.targets:
         counts[t.scope_type] = counts.get(t.scope_type, 0) + 1
@@ -138,11 +132,8 @@ def targets_check(
     metric: Annotated[str, typer.Argument()], grain: Grain, period: Period, tenant: TenantOption = "default"
 ) -> None:
     """Roll-up check: list every target whose parts do not add up to it (exit 1 if any)."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         gaps = rollup_check(ctx.ready_store, metric_id=metric, grain=grain, period=period, tenant=tenant)
-    finally:
-        ctx.close()
     if not gaps:
         console.print(f"every {metric} target of {period} adds up")
         return
@@ -170,12 +161,9 @@ def targets_show(
         raise ConfigError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from None
     if day is not None:
         check_day(day, "--as-of")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         refresh_attainment(ctx.ready_store, tenant=tenant, as_of=day)
         found = list_targets(ctx.ready_store, tenant=tenant, metric_id=metric, grain=grain, period=period)
-    finally:
-        ctx.close()
     if as_json:
         print_json([t.public() for t in found])
         return
@@ -202,13 +190,10 @@ def targets_import(
     actor: Actor = "cli",
 ) -> None:
     """Import targets from Excel; all or nothing, every bad cell named."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         count = import_xlsx(
             ctx.ready_store, file, tenant=tenant, actor=actor, known_metrics=known_metrics(ctx)
         )
-    finally:
-        ctx.close()
     console.print(f"imported {count} targets from {file}")
 
 
@@ -224,13 +209,10 @@ def targets_export(
     """Export targets (with their attainment) to Excel."""
     if file.suffix.lower() != ".xlsx":
         raise ConfigError(f"{file} should end in .xlsx")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         count = export_xlsx(
             ctx.ready_store, file, tenant=tenant, metric_id=metric, grain=grain, period=period
         )
-    finally:
-        ctx.close()
     console.print(f"exported {count} targets to {file}")
 
 

@@ -39,11 +39,8 @@ def rule_add(
 ) -> None:
     """Add an alert rule; its channel URLs are stored encrypted."""
     values = read_structured(file, "alert rule")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         rule_id = add_rule(ctx.ready_store, ctx.vault, values, tenant=tenant, actor=actor)
-    finally:
-        ctx.close()
     console.print(f"added alert rule {rule_id}")
 
 
@@ -62,13 +59,10 @@ def rule_set(
     urls = read_structured(channels, "channels") if channels else None
     if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
         raise ConfigError("the channels file must hold a list of apprise URLs")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         update_rule(
             ctx.ready_store, ctx.vault, name, channels=urls, enabled=enabled, tenant=tenant, actor=actor
         )
-    finally:
-        ctx.close()
     console.print(f"alert rule {name} updated")
 
 
@@ -76,11 +70,8 @@ def rule_set(
 @guarded
 def rule_list(as_json: AsJson = False, tenant: TenantOption = "default") -> None:
     """Alert rules, channels masked."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         found = list_rules(ctx.ready_store, ctx.vault, tenant=tenant)
-    finally:
-        ctx.close()
     if as_json:
         print_json(found)
         return
@@ -107,11 +98,8 @@ def rule_list(as_json: AsJson = False, tenant: TenantOption = "default") -> None
 @guarded
 def alerts_evaluate(tenant: TenantOption = "default") -> None:
     """Evaluate every rule now; raise, resolve and deliver alerts."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         raised = evaluate_alerts(ctx.ready_store, ctx.vault, tenant=tenant)
-    finally:
-        ctx.close()
     for a in raised:
         console.print(
             f"alert {a.alert_id} [{a.severity}] {a.message} (delivery: {a.delivery})", highlight=False
@@ -127,11 +115,8 @@ def alerts_show(
     tenant: TenantOption = "default",
 ) -> None:
     """Alerts, newest first."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         found = list_alerts(ctx.ready_store, tenant=tenant, status=status)
-    finally:
-        ctx.close()
     if as_json:
         print_json(found)
         return
@@ -163,13 +148,10 @@ def alerts_ack(
     actor: Actor = "cli",
 ) -> None:
     """Acknowledge (or resolve) an alert."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         set_alert_status(
             ctx.ready_store, alert_id, "resolved" if resolve else "acknowledged", tenant=tenant, actor=actor
         )
-    finally:
-        ctx.close()
     console.print(f"alert {alert_id} {'resolved' if resolve else 'acknowledged'}")
 
 
@@ -183,11 +165,8 @@ def alerts_workorder(
     actor: Actor = "cli",
 ) -> None:
     """Move a work order along, optionally re-assigning it."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         set_work_order_status(
             ctx.ready_store, order_id, status, assignee=assignee, tenant=tenant, actor=actor
         )
-    finally:
-        ctx.close()
     console.print(f"work order {order_id} is {status}")

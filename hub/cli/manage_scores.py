@@ -29,13 +29,10 @@ def scorecard_template(
 ) -> None:
     """Add or replace a role's scorecard template (weights must add up to 100)."""
     values = read_structured(file, "scorecard template")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         template, warnings = save_template(
             ctx.ready_store, values, tenant=tenant, actor=actor, known_metrics=known_metrics(ctx)
         )
-    finally:
-        ctx.close()
     console.print(
         f"saved template {template.template_id} for role {template.role} ({len(template.metrics)} metrics)"
     )
@@ -47,11 +44,8 @@ def scorecard_template(
 @guarded
 def scorecard_compute(grain: Grain, period: Period, tenant: TenantOption = "default") -> None:
     """Score every person and team for the period and publish kpi_scorecard."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         rows = score(ctx.ready_store, grain=grain, period=period, tenant=tenant)
-    finally:
-        ctx.close()
     subjects = {(r.subject_type, r.subject_id) for r in rows}
     console.print(f"scored {len(subjects)} subjects ({len(rows)} rows)")
 
@@ -62,11 +56,8 @@ def scorecard_show(
     grain: Grain, period: Period, as_json: AsJson = False, tenant: TenantOption = "default"
 ) -> None:
     """The published scorecard of a period."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         rows = scorecard_rows(ctx.ready_store, grain=grain, period=period, tenant=tenant)
-    finally:
-        ctx.close()
     if as_json:
         print_json(rows)
         return
@@ -106,8 +97,7 @@ def adjust_command(
     subject_type, subject_id = scope_arg(subject)
     if exempt == (weight is not None):
         raise ConfigError("give either --weight (re-weight a metric) or --exempt")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         adjustment_id = adjust(
             ctx.ready_store,
             subject_type=subject_type,
@@ -121,6 +111,4 @@ def adjust_command(
             tenant=tenant,
             actor=actor,
         )
-    finally:
-        ctx.close()
     console.print(f"recorded adjustment {adjustment_id}; run `kpihub scorecard compute` to apply it")

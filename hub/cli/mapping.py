@@ -51,13 +51,10 @@ def _problems(exc: MappingError) -> str:
 @guarded
 def mapping_show(connection: ConnectionArg, stream: StreamArg, tenant: TenantOption = "default") -> None:
     """Print the mapping in force: the plugin's default with the client's override merged in."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         connection_id, found = _open(ctx, connection, tenant, stream)
         with ctx.ready_store.begin() as conn:
             versions = history(conn, connection_id, stream)
-    finally:
-        ctx.close()
     override = versions[-1].override if versions else {}
     console.print_json(json.dumps(merge_mapping(found.mapping(), override), default=str))
 
@@ -99,11 +96,8 @@ def mapping_validate(
 ) -> None:
     """Check an override against the stream's default and the standard model; save nothing."""
     override = read_mapping(file)
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         _, found = _open(ctx, connection, tenant, stream)
-    finally:
-        ctx.close()
     try:
         compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     except MappingError as exc:
@@ -123,8 +117,7 @@ def mapping_preview(
     tenant: TenantOption = "default",
 ) -> None:
     """Apply a mapping to kept raw records and print the standard rows or each record's errors."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         info = get_connection(ctx.ready_store, connection, tenant=tenant)
         source = open_source(ctx.ready_store, ctx.vault, ctx.registry, info, egress=ctx.egress)
         found = _stream(source, stream)
@@ -139,8 +132,6 @@ def mapping_preview(
                     .limit(limit)
                 )
             ]
-    finally:
-        ctx.close()
     override = read_mapping(file) if file else (versions[-1].override if versions else {})
     compiled = compile_mapping(merge_mapping(found.mapping(), override), provided=provided_fields(found))
     by_partition = partition_defaults(source, found)
@@ -153,13 +144,10 @@ def mapping_preview(
 @guarded
 def mapping_history(connection: ConnectionArg, stream: StreamArg, tenant: TenantOption = "default") -> None:
     """List the saved override versions of a stream's mapping."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         info = get_connection(ctx.ready_store, connection, tenant=tenant)
         with ctx.ready_store.begin() as conn:
             versions = history(conn, info.id, stream)
-    finally:
-        ctx.close()
     if not versions:
         console.print(f"{connection}/{stream} uses the plugin's default mapping (no override saved)")
     for v in versions:
@@ -175,11 +163,8 @@ def mapping_rollback(
     tenant: TenantOption = "default",
 ) -> None:
     """Make an earlier mapping version current again (saved as a new version)."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         connection_id, found = _open(ctx, connection, tenant, stream)
         with ctx.ready_store.begin() as conn:
             new = rollback(conn, connection_id, found, version, actor="cli")
-    finally:
-        ctx.close()
     console.print(f"version {new} now equals version {version}; run `kpihub remap {connection}`")

@@ -45,8 +45,7 @@ def sink_add(
     tenant: TenantOption = "default",
 ) -> None:
     """Add a sink; credentials are read from a file or standard input, never the command line."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         info = add_sink(
             ctx.ready_store,
             ctx.vault,
@@ -59,8 +58,6 @@ def sink_add(
             tables=_table_list(tables),
             egress=ctx.egress,
         )
-    finally:
-        ctx.close()
     secured = "; credentials encrypted" if info.has_credentials else ""
     console.print(f"added sink {info.name!r} ({info.plugin}) to tenant {info.tenant!r}{secured}")
 
@@ -72,11 +69,8 @@ def sink_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List sinks (credentials show only as set or not set)."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         infos = list_sinks(ctx.ready_store, tenant=tenant)
-    finally:
-        ctx.close()
     if as_json:
         console.print_json(json.dumps([i.public() for i in infos]))
         return
@@ -130,24 +124,20 @@ def push(
     tenant: TenantOption = "default",
 ) -> None:
     """Push what changed since the sink's last successful push (everything with --full)."""
-    ctx = hub_context()
-    try:
-        with PushProgress() as progress:
-            result = asyncio.run(
-                push_sink(
-                    ctx.ready_store,
-                    ctx.vault,
-                    ctx.registry,
-                    name,
-                    tenant=tenant,
-                    full=full,
-                    tables=_table_list(tables),
-                    progress=progress,
-                    egress=ctx.egress,
-                )
+    with hub_context() as ctx, PushProgress() as progress:
+        result = asyncio.run(
+            push_sink(
+                ctx.ready_store,
+                ctx.vault,
+                ctx.registry,
+                name,
+                tenant=tenant,
+                full=full,
+                tables=_table_list(tables),
+                progress=progress,
+                egress=ctx.egress,
             )
-    finally:
-        ctx.close()
+        )
     console.print(f"[bold]push to {escape(name)}[/] {'succeeded' if result.succeeded else 'failed'}")
     _report(result)
     if not result.succeeded:

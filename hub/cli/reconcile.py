@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..kpi import Catalogue
 from ..reconcile import Reconciliation, load_map, read_report, reconcile, write_xlsx
 from .app import TenantOption, app, console, err_console, guarded, hub_context
 
@@ -78,14 +77,11 @@ def reconcile_command(
     rates behind each difference. Exit code 0: everything matches; 1: differences remain."""
     colmap = load_map(map_file)
     report = read_report(file, colmap, name=str(file))
-    ctx = hub_context()
-    try:
-        catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    with hub_context() as ctx:
+        catalogue = ctx.catalogue
         result = reconcile(
             ctx.ready_store, tenant, report, colmap, map_name=str(map_file), catalogue=catalogue
         )
-    finally:
-        ctx.close()
     if export is not None:
         write_xlsx(result, export)
     if as_json:

@@ -39,19 +39,15 @@ def apikey_create(
     def split(value: str | None) -> list[str]:
         return [part.strip() for part in (value or "").split(",") if part.strip()]
 
-    ctx = hub_context()
-    try:
-        with ctx.ready_store.begin() as conn:
-            key_id, key = create_api_key(
-                conn,
-                tenant=tenant,
-                name=name,
-                role=role,
-                scope=Scope(shops=split(shops), platforms=split(platforms)),
-                actor="cli",
-            )
-    finally:
-        ctx.close()
+    with hub_context() as ctx, ctx.ready_store.begin() as conn:
+        key_id, key = create_api_key(
+            conn,
+            tenant=tenant,
+            name=name,
+            role=role,
+            scope=Scope(shops=split(shops), platforms=split(platforms)),
+            actor="cli",
+        )
     console.print(
         f"API key {key_id} for tenant {tenant!r} ({role}); shown once, store it now:", highlight=False
     )
@@ -76,8 +72,7 @@ def serve(
     """Serve the admin API and run the scheduler, together or apart."""
     if no_scheduler and scheduler_only:
         raise ConfigError("--no-scheduler and --scheduler-only exclude each other; pass one")
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         ctx.ready_store  # noqa: B018 - fail now, with `kpihub init` in the message, not at the first request
         runner = Runner(ctx)
         scheduler = None if no_scheduler else HubScheduler(runner, reconcile_seconds=reconcile_seconds)
@@ -90,8 +85,6 @@ def serve(
         api = create_app(ctx, runner=runner, scheduler=scheduler)
         console.print(f"kpihub serving on http://{host}:{port} (scheduler {'off' if no_scheduler else 'on'})")
         uvicorn.run(api, host=host, port=port, log_level="info")
-    finally:
-        ctx.close()
 
 
 def _run_scheduler(scheduler: HubScheduler) -> None:
@@ -124,8 +117,7 @@ def worker(
     """Take scheduled runs from the broker (KPIHUB_BROKER_URL, queue KPIHUB_QUEUE) and run them."""
     from ..scheduler.celery_executor import QueuedRunner, celery_app, run_worker
 
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         celery_app(ctx.settings.broker_url, ctx.settings.queue)  # a missing broker URL fails here, plainly
         ctx.ready_store  # noqa: B018 - fail now, with `kpihub init` in the message
         runner = QueuedRunner(ctx, lease_ttl=lease_seconds)
@@ -133,6 +125,4 @@ def worker(
         code = run_worker(
             runner, ctx.settings.broker_url, ctx.settings.queue, redelivery_seconds=redelivery_seconds
         )
-    finally:
-        ctx.close()
     raise typer.Exit(code)

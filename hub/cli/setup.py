@@ -24,12 +24,9 @@ app.add_typer(keys, name="keys")
 @guarded
 def init() -> None:
     """Create the store, or upgrade it to the newest schema."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         before, after = ctx.store.migrate()
         where = ctx.store.safe_url
-    finally:
-        ctx.close()
     if before == after:
         console.print(f"store at {where} is up to date (schema {after})")
     else:
@@ -73,11 +70,8 @@ def keys_create(
 @guarded
 def keys_rotate() -> None:
     """Re-encrypt every stored credential under a new master key and install that key."""
-    ctx = hub_context()
-    try:
+    with hub_context() as ctx:
         done = rotate(ctx.settings, ctx.ready_store)
-    finally:
-        ctx.close()
     console.print(
         f"re-encrypted {done.credentials} credential set(s): key {done.old_key_id} -> {done.new_key_id}; "
         f"the old key is kept at {done.retired_key_file} for your backups (delete it when they expire)"

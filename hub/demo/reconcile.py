@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 from ..context import HubContext
-from ..kpi import Catalogue, current_basis, resolve_tenant
+from ..kpi import current_basis, resolve_tenant
 from ..reconcile import Reconciliation, parse_map, read_report, reconcile, write_xlsx
 from ..reconcile.ledger import Entry, Ledger, load_ledger
 from .world import DemoSeller
@@ -302,7 +302,7 @@ def reconcile_demo(ctx: HubContext, seller: DemoSeller, workdir: Path, ui: _UI) 
         json.dumps(planted, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     colmap = parse_map(MAP, str(map_path))
-    catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    catalogue = ctx.catalogue
     result = reconcile(
         ctx.ready_store,
         TENANT,

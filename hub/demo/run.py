@@ -23,7 +23,7 @@ from sdk import ConfigError
 
 from ..connections import ConnectionInfo, add_connection, get_connection, open_source, update_connection
 from ..context import HubContext
-from ..kpi import Catalogue, compute, set_counting_basis
+from ..kpi import compute, set_counting_basis
 from ..kpi.after_compute import after_compute
 from ..kpi.alert_channels import seal_channels
 from ..kpi.alerts import add_rule, list_alerts
@@ -473,7 +473,7 @@ def _sync(ctx: HubContext, platforms: Platforms, result: DemoResult, ui: DemoUI)
 
 def _compute(ctx: HubContext, result: DemoResult, ui: DemoUI) -> None:
     # The registered metric providers, as `kpihub compute` and the scheduler use them.
-    catalogue = Catalogue.from_providers(ctx.registry.metric_providers.values())
+    catalogue = ctx.catalogue
     report = compute(ctx.ready_store, TENANT, catalogue=catalogue)
     result.compute = report.as_dict()
     how = "full" if report.full else "incremental"

@@ -17,7 +17,6 @@ from sdk import KpihubError
 
 from ..context import HubContext
 from ..kpi.after_compute import after_compute
-from ..kpi.catalogue import Catalogue
 from ..kpi.engine import compute
 from ..kpi.targets import last_full_day
 from ..publish import list_sinks, push_sink
@@ -45,7 +44,7 @@ class ComputeStep:
     def __call__(self, hub: HubContext, run: PipelineRun) -> dict[str, Any]:
         if _nothing_new(run):
             return {"skipped": "the sync wrote no new rows"}
-        catalogue = Catalogue.from_providers(hub.registry.metric_providers.values())
+        catalogue = hub.catalogue
         with _tenant_locks[run.info.tenant]:
             report = compute(hub.ready_store, run.info.tenant, catalogue=catalogue)
         return {

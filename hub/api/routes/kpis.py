@@ -123,6 +123,7 @@ def list_kpis(
             scope_id=scope_id,
             start=start,
             end=end,
+            catalogue=hub.catalogue,  # a third party's metrics are listed too
         )
     except NotFound as exc:
         raise ApiError(422, str(exc), [("query.metric_id", "no such metric")]) from None

@@ -24,7 +24,6 @@ from starlette.exceptions import HTTPException
 from sdk import ConfigError
 
 from ...context import HubContext
-from ...kpi import Catalogue
 from ...kpi.xlsx import WorkbookError
 from ...reconcile import ColumnMap, Reconciliation, parse_map, read_report, reconcile
 from ...reconcile.colmap import MAX_MAP_BYTES
@@ -162,8 +161,7 @@ def _run(
     hub: HubContext, caller: Principal, colmap: ColumnMap, data: bytes, name: str, map_name: str
 ) -> Reconciliation:
     report = read_report(io.BytesIO(data), colmap, name=name)
-    providers = list(hub.registry.metric_providers.values())
-    catalogue = Catalogue.from_providers(providers) if providers else None
+    catalogue = hub.catalogue
     limited = bool(caller.scope.shops or caller.scope.platforms)
     visible = caller.scope.allows_shop if limited else None
     return reconcile(

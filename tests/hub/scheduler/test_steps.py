@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+import warnings
 from decimal import Decimal
 
 import fakeshop
@@ -13,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from fakeshop import data
 
+from hub.api import create_app
+from hub.api.access import Scope, create_api_key
 from hub.kpi.targets import list_targets, set_target
 from hub.plugins import load_plugins
 from hub.scheduler import Runner
@@ -87,6 +90,25 @@ def test_a_scheduled_run_computes_a_registered_third_party_metric(hub, connect, 
             )
         ).all()
     assert [(p.year, Decimal(str(v))) for p, v in values] == [(2026, paid)]
+
+
+def test_the_api_lists_a_registered_third_party_metric(hub, connect, runs):
+    """GET /api/v1/kpis reads the catalogue of the registered providers, not only the default one."""
+    Runner(hub).run(connect().id)
+    with hub.ready_store.begin() as conn:
+        _, key = create_api_key(conn, tenant="default", name="t", role="viewer", scope=Scope(), actor="test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette's test client prefers httpx2; httpx works
+        from starlette.testclient import TestClient
+    with TestClient(create_app(hub)) as client:
+        answer = client.get(
+            "/api/v1/kpis",
+            params={"metric_id": "paid_orders", "grain": "year", "scope_type": "tenant"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert answer.status_code == 200, answer.text
+    paid = sum(1 for o in _truth().values() if o["status"] == "paid")
+    assert [Decimal(str(item["value"])) for item in answer.json()["items"]] == [paid]
 
 
 def test_a_scheduled_run_paces_targets_to_the_day_before_its_fire_time(hub, connect, runs):
