@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from .exact import ExactValue
+from .kpi_tables import CONTRACT_VERSION  # one version for every published table
 from .tables import Id, metadata
 from .types import UtcDateTime
 
@@ -41,8 +42,6 @@ __all__ = [
     "work_orders",
 ]
 
-CONTRACT_VERSION = "1.0"
-"""Version of the published management tables' columns; additive changes keep the major."""
 
 # Targets are money or counts set by people: four decimals hold every cent exactly.
 TargetAmount = Numeric(20, 4)
