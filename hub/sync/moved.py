@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Select, select
@@ -44,6 +45,7 @@ def _is_date(kind: TypeEngine[Any]) -> bool:
     return isinstance(kind, Date | DateTime | UtcDateTime)
 
 
+@cache
 def dated_columns(table: str) -> tuple[str, ...]:
     """The columns of ``table`` a KPI may date its rows by."""
     target = standard_tables[table]
